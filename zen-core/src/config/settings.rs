@@ -1,0 +1,307 @@
+//! Raw settings: where values come from, and typed reading with errors that
+//! name the variable.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// The merged name → value map that a [`super::Config`] is read from.
+///
+/// Placeholder values left over from an example file (`your_gemini_api_key_here`,
+/// `your-key-here`, an empty string) count as unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    values: BTreeMap<String, String>,
+}
+
+impl Settings {
+    /// An empty set of settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `name` to `value`, replacing an earlier value.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.values.insert(name.into(), value.into());
+    }
+
+    /// Layers `other` on top of `self`: its values win.
+    pub fn extend(&mut self, other: Settings) {
+        self.values.extend(other.values);
+    }
+
+    /// The value of `name`, or `None` when it is unset, blank or a placeholder.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let value = self.values.get(name)?.trim();
+        (!is_placeholder(value)).then_some(value)
+    }
+
+    /// Whether `name` has a real (non-placeholder) value.
+    pub fn is_set(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Every name that has a real value, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values
+            .iter()
+            .filter(|(_, value)| !is_placeholder(value.trim()))
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// Parses `name` with [`FromStr`]; `what` describes the expected value for the error.
+    pub fn parse<T: FromStr>(&self, name: &str, what: &str) -> Result<Option<T>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(raw) => raw.parse::<T>().map(Some).map_err(|_| {
+                Error::config(name, format!("`{raw}` is not {what}; fix or unset {name}"))
+            }),
+        }
+    }
+
+    /// A whole number at least `min`, or `default` when unset.
+    pub fn u64_at_least(&self, name: &str, min: u64, default: u64) -> Result<u64> {
+        let value = self
+            .parse::<u64>(name, "a whole number")?
+            .unwrap_or(default);
+        if value < min {
+            return Err(Error::config(
+                name,
+                format!("{value} is too small; use {min} or more"),
+            ));
+        }
+        Ok(value)
+    }
+
+    /// A positive number of seconds, or `default` when unset.
+    pub fn seconds(&self, name: &str, default: Duration) -> Result<Duration> {
+        match self.parse::<f64>(name, "a number of seconds")? {
+            None => Ok(default),
+            Some(secs) if secs.is_finite() && secs > 0.0 => Ok(Duration::from_secs_f64(secs)),
+            Some(secs) => Err(Error::config(
+                name,
+                format!("{secs} is not a positive number of seconds"),
+            )),
+        }
+    }
+
+    /// A comma-separated list, trimmed, empty items dropped; `None` when unset.
+    pub fn list(&self, name: &str) -> Option<Vec<String>> {
+        self.get(name).map(|raw| {
+            raw.split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+    }
+
+    /// A URL that must start with `http://` or `https://`; trailing `/` removed.
+    pub fn url(&self, name: &str) -> Result<Option<String>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(raw) if raw.starts_with("http://") || raw.starts_with("https://") => {
+                Ok(Some(raw.trim_end_matches('/').to_owned()))
+            }
+            Some(raw) => Err(Error::config(
+                name,
+                format!("`{raw}` is not an http:// or https:// URL"),
+            )),
+        }
+    }
+
+    /// One of `options` (case-insensitive), returned in lowercase.
+    pub fn choice(&self, name: &str, options: &[&str]) -> Result<Option<String>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(raw) => {
+                let lower = raw.to_ascii_lowercase();
+                if options.contains(&lower.as_str()) {
+                    Ok(Some(lower))
+                } else {
+                    Err(Error::config(
+                        name,
+                        format!("`{raw}` is not one of: {}", options.join(", ")),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The process environment.
+    pub fn from_process_env() -> Self {
+        Settings {
+            values: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        }
+    }
+
+    /// The entries of a `.env` file. `origin` names the setting that pointed to it,
+    /// for the error message.
+    pub fn from_dotenv_file(path: &Path, origin: &str) -> Result<Self> {
+        let iter = dotenvy::from_path_iter(path).map_err(|err| {
+            Error::config(origin, format!("can't read {}: {err}", path.display()))
+        })?;
+        let mut settings = Settings::new();
+        for item in iter {
+            let (name, value) = item.map_err(|err| {
+                Error::config(
+                    path.display().to_string(),
+                    format!("not a valid .env file ({err}); each line must be NAME=value"),
+                )
+            })?;
+            settings.insert(name, value);
+        }
+        Ok(settings)
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Settings {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Settings {
+            values: iter
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+}
+
+/// Where settings are read from. Later sources win:
+/// `.env` file < process environment < host map.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// Read the process environment.
+    pub process_env: bool,
+    /// Read a `.env` file: the path in `ZEN_ENV_FILE` if set, else `./.env` if present.
+    pub dotenv: bool,
+    /// Values handed in by a host (C, Python), applied last.
+    pub overrides: Settings,
+}
+
+impl Sources {
+    /// `.env` and the process environment, as a server started from a shell wants.
+    pub fn environment() -> Self {
+        Sources {
+            process_env: true,
+            dotenv: true,
+            overrides: Settings::new(),
+        }
+    }
+
+    /// Only the given map: nothing from the process or the file system.
+    pub fn only(overrides: Settings) -> Self {
+        Sources {
+            process_env: false,
+            dotenv: false,
+            overrides,
+        }
+    }
+
+    /// Merges the sources into one [`Settings`].
+    pub fn collect(&self) -> Result<Settings> {
+        let env = if self.process_env {
+            Settings::from_process_env()
+        } else {
+            Settings::new()
+        };
+        let mut merged = Settings::new();
+        let mut dotenv_wins = false;
+        if self.dotenv {
+            // ZEN_ENV_FILE may itself come from the environment or the host map.
+            let explicit = self
+                .overrides
+                .get("ZEN_ENV_FILE")
+                .or_else(|| env.get("ZEN_ENV_FILE"))
+                .map(PathBuf::from);
+            match explicit {
+                Some(path) if !path.is_file() => {
+                    return Err(Error::config(
+                        "ZEN_ENV_FILE",
+                        format!("{} does not exist or is not a file", path.display()),
+                    ));
+                }
+                Some(path) => merged.extend(Settings::from_dotenv_file(&path, "ZEN_ENV_FILE")?),
+                None => {
+                    let local = Path::new(".env");
+                    if local.is_file() {
+                        merged.extend(Settings::from_dotenv_file(local, ".env")?);
+                    }
+                }
+            }
+        }
+        // PAL's escape hatch: a .env that sets PAL_MCP_FORCE_ENV_OVERRIDE=true
+        // (or the older ZEN_MCP_FORCE_ENV_OVERRIDE) wins over the environment.
+        for name in ["PAL_MCP_FORCE_ENV_OVERRIDE", "ZEN_MCP_FORCE_ENV_OVERRIDE"] {
+            dotenv_wins |= merged
+                .get(name)
+                .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
+        }
+        if dotenv_wins {
+            let mut env = env;
+            env.extend(merged);
+            merged = env;
+        } else {
+            merged.extend(env);
+        }
+        merged.extend(self.overrides.clone());
+        Ok(merged)
+    }
+}
+
+/// Whether a value is a leftover from an example file rather than a real value.
+pub fn is_placeholder(value: &str) -> bool {
+    let lower = value.trim().to_ascii_lowercase();
+    if lower.is_empty() {
+        return true;
+    }
+    let templated = (lower.starts_with("your_") && lower.ends_with("_here"))
+        || (lower.starts_with("your-") && lower.ends_with("-here"))
+        || (lower.starts_with('<') && lower.ends_with('>'));
+    templated || matches!(lower.as_str(), "changeme" | "change_me" | "xxx" | "...")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_count_as_unset() {
+        let s: Settings = [
+            ("GEMINI_API_KEY", "your_gemini_api_key_here"),
+            ("OPENAI_API_KEY", "  "),
+            ("XAI_API_KEY", "<your key>"),
+            ("DIAL_API_KEY", "real-key"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(s.get("GEMINI_API_KEY"), None);
+        assert_eq!(s.get("OPENAI_API_KEY"), None);
+        assert_eq!(s.get("XAI_API_KEY"), None);
+        assert_eq!(s.get("DIAL_API_KEY"), Some("real-key"));
+        assert_eq!(s.names().collect::<Vec<_>>(), vec!["DIAL_API_KEY"]);
+    }
+
+    #[test]
+    fn typed_errors_name_the_variable() {
+        let s: Settings = [("MAX_CONVERSATION_TURNS", "lots"), ("X_URL", "ftp://a")]
+            .into_iter()
+            .collect();
+        let err = s.u64_at_least("MAX_CONVERSATION_TURNS", 1, 50).unwrap_err();
+        assert!(err.to_string().contains("MAX_CONVERSATION_TURNS"), "{err}");
+        assert!(err.to_string().contains("lots"), "{err}");
+        let err = s.url("X_URL").unwrap_err();
+        assert!(err.to_string().contains("X_URL"), "{err}");
+    }
+
+    #[test]
+    fn lists_are_trimmed() {
+        let s: Settings = [("L", " a, b ,,c ")].into_iter().collect();
+        assert_eq!(s.list("L"), Some(vec!["a".into(), "b".into(), "c".into()]));
+        assert_eq!(s.list("MISSING"), None);
+    }
+}

@@ -1,0 +1,158 @@
+//! The one error type of zen-core.
+//!
+//! Every surface (MCP, C, Python) maps [`Error::kind`] once, in one table, to
+//! its own notion of an error. Messages say what went wrong and what to do.
+
+use std::time::Duration;
+
+use crate::providers::ProviderKind;
+
+/// Result alias used throughout zen-core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, as something a caller can act on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting (environment variable, `.env` line or host map entry) is wrong.
+    #[error("configuration error in {name}: {message}")]
+    Config {
+        /// The variable or file that is wrong.
+        name: String,
+        /// What is wrong with it and how to fix it.
+        message: String,
+    },
+
+    /// A model catalogue file could not be used.
+    #[error("model catalogue {file}: {message}")]
+    Catalogue {
+        /// The file (or built-in catalogue) at fault.
+        file: String,
+        /// The entry and problem.
+        message: String,
+    },
+
+    /// The caller passed a value the request can't carry.
+    #[error("invalid argument `{field}`: {message}")]
+    InvalidArguments {
+        /// The argument at fault.
+        field: String,
+        /// Why it was refused.
+        message: String,
+    },
+
+    /// The model named is unknown, disallowed, or not served by any configured provider.
+    #[error("{message}")]
+    ModelNotAvailable {
+        /// The name the caller asked for.
+        requested: String,
+        /// A full sentence: why, what is available, and a suggestion.
+        message: String,
+    },
+
+    /// No provider has an API key or URL configured.
+    #[error(
+        "no model provider is configured: set at least one of GEMINI_API_KEY, OPENAI_API_KEY, \
+         XAI_API_KEY, OPENROUTER_API_KEY, DIAL_API_KEY, AZURE_OPENAI_API_KEY with \
+         AZURE_OPENAI_ENDPOINT, or CUSTOM_API_URL"
+    )]
+    NoProvider,
+
+    /// The provider answered with an error, or an unusable reply.
+    #[error("{provider} error{}: {message}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    Provider {
+        /// Which provider.
+        provider: ProviderKind,
+        /// HTTP status, when the provider answered at all.
+        status: Option<u16>,
+        /// The provider's own message, or what was wrong with its reply.
+        message: String,
+        /// Whether trying again later may succeed.
+        retryable: bool,
+    },
+
+    /// The provider said to slow down (HTTP 429).
+    #[error("{provider} is rate limiting requests{}: {message}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
+    RateLimited {
+        /// Which provider.
+        provider: ProviderKind,
+        /// How long the provider asked us to wait, if it said.
+        retry_after: Option<Duration>,
+        /// The provider's message.
+        message: String,
+    },
+
+    /// The provider did not answer in time.
+    #[error(
+        "{provider} did not answer within {}s; raise the read timeout if the model is slow",
+        after.as_secs()
+    )]
+    Timeout {
+        /// Which provider.
+        provider: ProviderKind,
+        /// The limit that was hit.
+        after: Duration,
+    },
+}
+
+/// The kind of an [`Error`], without its details: what surfaces map to status
+/// codes and exception classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A setting is wrong.
+    Config,
+    /// A catalogue file is wrong.
+    Catalogue,
+    /// An argument is wrong.
+    InvalidArguments,
+    /// The model can't be used.
+    ModelNotAvailable,
+    /// No provider is configured.
+    NoProvider,
+    /// The provider failed.
+    Provider,
+    /// The provider is rate limiting.
+    RateLimited,
+    /// The provider timed out.
+    Timeout,
+}
+
+impl Error {
+    /// The kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config { .. } => ErrorKind::Config,
+            Error::Catalogue { .. } => ErrorKind::Catalogue,
+            Error::InvalidArguments { .. } => ErrorKind::InvalidArguments,
+            Error::ModelNotAvailable { .. } => ErrorKind::ModelNotAvailable,
+            Error::NoProvider => ErrorKind::NoProvider,
+            Error::Provider { .. } => ErrorKind::Provider,
+            Error::RateLimited { .. } => ErrorKind::RateLimited,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+        }
+    }
+
+    /// Whether the same call may succeed if tried again later.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Provider { retryable, .. } => *retryable,
+            Error::RateLimited { .. } | Error::Timeout { .. } => true,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn config(name: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Config {
+            name: name.into(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::InvalidArguments {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The command line: parse arguments, build the engine, run one command.
+//!
+//! Standard output carries only the protocol (server mode) or a command's
+//! result; logs and errors go to standard error.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use zen_core::{Config, Engine, Error};
+
+const HELP: &str = "\
+zen-mcp — consult other AI models (Gemini, OpenAI, xAI, OpenRouter, Azure, DIAL,
+local models) from an MCP client such as Claude Code, Codex CLI or Cursor.
+
+Usage:
+  zen-mcp              serve MCP on standard input/output (what an MCP client runs)
+  zen-mcp models       print the usable models as JSON
+  zen-mcp doctor       check the configuration and say how to fix each problem
+  zen-mcp --version    print the version
+  zen-mcp --help       print this help (also: zen-mcp COMMAND --help)
+
+Configuration comes from the environment and a .env file (see README.md):
+GEMINI_API_KEY, OPENAI_API_KEY, XAI_API_KEY, OPENROUTER_API_KEY, DIAL_API_KEY,
+AZURE_OPENAI_API_KEY + AZURE_OPENAI_ENDPOINT, CUSTOM_API_URL, DEFAULT_MODEL, …
+";
+
+const MODELS_HELP: &str = "\
+zen-mcp models — print the models usable with the current configuration as a
+JSON array: name, provider, aliases, context window, output limit, thinking and
+image support. A custom endpoint (CUSTOM_API_URL) is asked for its models first.
+";
+
+const DOCTOR_HELP: &str = "\
+zen-mcp doctor — check the configuration: which providers are configured, which
+catalogue files were loaded, whether a custom endpoint answers, and any problem
+found, each with its fix. Exits 1 when a problem was found.
+";
+
+/// Runs the command line; returns the process exit code.
+pub fn run(args: Vec<String>) -> ExitCode {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        [] | ["serve"] => with_engine(|engine| async move {
+            crate::server::serve_stdio(engine)
+                .await
+                .map(|()| ExitCode::SUCCESS)
+        }),
+        ["-V" | "--version"] => {
+            out(&format!("zen-mcp {}", zen_core::VERSION));
+            ExitCode::SUCCESS
+        }
+        ["-h" | "--help" | "help"] => {
+            out(HELP);
+            ExitCode::SUCCESS
+        }
+        ["models", "-h" | "--help"] => {
+            out(MODELS_HELP);
+            ExitCode::SUCCESS
+        }
+        ["doctor", "-h" | "--help"] => {
+            out(DOCTOR_HELP);
+            ExitCode::SUCCESS
+        }
+        ["models"] => with_engine(|engine| async move { models(&engine).await }),
+        ["doctor"] => doctor(),
+        [other, ..] => {
+            err(&format!(
+                "zen-mcp: unknown command or argument `{other}`; run `zen-mcp --help`"
+            ));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{}", text.trim_end());
+    let _ = stdout.flush();
+}
+
+fn err(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(config.log_level.as_filter())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("can't start the async runtime: {e}"))
+}
+
+/// Loads the configuration, builds the engine and runs `body` on a runtime.
+fn with_engine<F, Fut>(body: F) -> ExitCode
+where
+    F: FnOnce(Engine) -> Fut,
+    Fut: std::future::Future<Output = Result<ExitCode, String>>,
+{
+    let result = Config::from_env()
+        .and_then(|config| {
+            init_logging(&config);
+            Engine::new(config)
+        })
+        .map_err(|e| e.to_string())
+        .and_then(|engine| runtime().map(|rt| (rt, engine)))
+        .and_then(|(rt, engine)| rt.block_on(body(engine)));
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            err(&format!("zen-mcp: {message}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn model_json(model: &zen_core::models::ResolvedModel) -> Value {
+    let spec = &model.spec;
+    json!({
+        "name": model.api_name,
+        "provider": model.provider,
+        "aliases": spec.aliases,
+        "intelligence_score": spec.intelligence_score,
+        "context_window": spec.context_window,
+        "max_output_tokens": spec.max_output_tokens,
+        "supports_extended_thinking": spec.supports_extended_thinking,
+        "supports_images": spec.supports_images,
+        "description": spec.description,
+    })
+}
+
+async fn models(engine: &Engine) -> Result<ExitCode, String> {
+    if engine
+        .provider(zen_core::providers::ProviderKind::Custom)
+        .is_some()
+    {
+        let discovery =
+            tokio::time::timeout(Duration::from_secs(10), engine.discover_custom_models());
+        match discovery.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("the custom endpoint did not list its models: {e}"),
+            Err(_) => tracing::warn!("the custom endpoint did not list its models within 10s"),
+        }
+    }
+    let list: Vec<Value> = engine.models().iter().map(model_json).collect();
+    out(&serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn doctor() -> ExitCode {
+    let mut problems: Vec<String> = Vec::new();
+    let mut report: Vec<String> = Vec::new();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            out(&format!("problem: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    if config.providers.is_empty() {
+        problems.push(Error::NoProvider.to_string());
+    }
+    for provider in &config.providers {
+        report.push(format!(
+            "provider {}: {} (read timeout {}s)",
+            provider.kind.id(),
+            provider.base_url,
+            provider.read_timeout.as_secs()
+        ));
+    }
+    let engine = match Engine::new(config) {
+        Ok(engine) => Some(engine),
+        Err(e) => {
+            problems.push(format!("{e}"));
+            None
+        }
+    };
+    if let Some(engine) = &engine {
+        for (kind, source) in engine.registry().catalogue_sources() {
+            report.push(format!("catalogue {}: {source}", kind.id()));
+        }
+        let config = engine.config();
+        if engine.registry().has_providers() && engine.models().is_empty() {
+            problems.push(
+                "no model is usable: the *_ALLOWED_MODELS or DISABLED_MODELS settings exclude \
+                 every model; loosen them"
+                    .into(),
+            );
+        }
+        if !config.is_auto_mode()
+            && engine.registry().has_providers()
+            && let Err(e) = engine.registry().resolve(&config.default_model)
+        {
+            problems.push(format!("DEFAULT_MODEL: {e}"));
+        }
+        if engine
+            .provider(zen_core::providers::ProviderKind::Custom)
+            .is_some()
+        {
+            match runtime().and_then(|rt| {
+                rt.block_on(async {
+                    tokio::time::timeout(Duration::from_secs(10), engine.discover_custom_models())
+                        .await
+                        .map_err(|_| "did not answer within 10s".to_owned())?
+                        .map_err(|e| e.to_string())
+                })
+            }) {
+                Ok(ids) => report.push(format!(
+                    "custom endpoint lists {} model(s): {}",
+                    ids.len(),
+                    ids.join(", ")
+                )),
+                Err(e) => problems.push(format!(
+                    "CUSTOM_API_URL: the endpoint could not list its models ({e}); check that the \
+                     server is running and the URL ends with its OpenAI-compatible prefix (often /v1)"
+                )),
+            }
+        }
+        report.push(format!(
+            "default model: {}; usable models: {}",
+            config.default_model,
+            engine.models().len()
+        ));
+    }
+    for line in &report {
+        out(line);
+    }
+    if problems.is_empty() {
+        out("no problems found");
+        ExitCode::SUCCESS
+    } else {
+        for problem in &problems {
+            out(&format!("problem: {problem}"));
+        }
+        ExitCode::FAILURE
+    }
+}

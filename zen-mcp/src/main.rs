@@ -1,0 +1,12 @@
+//! `zen-mcp`: the zen MCP server and its command line.
+
+#![deny(clippy::print_stdout)]
+
+mod cli;
+mod server;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::run(std::env::args().skip(1).collect())
+}
