@@ -209,8 +209,7 @@ impl Sources {
         } else {
             Settings::new()
         };
-        let mut merged = Settings::new();
-        let mut dotenv_wins = false;
+        let mut dotenv = Settings::new();
         if self.dotenv {
             // ZEN_ENV_FILE may itself come from the environment or the host map.
             let explicit = self
@@ -225,31 +224,33 @@ impl Sources {
                         format!("{} does not exist or is not a file", path.display()),
                     ));
                 }
-                Some(path) => merged.extend(Settings::from_dotenv_file(&path, "ZEN_ENV_FILE")?),
+                Some(path) => dotenv = Settings::from_dotenv_file(&path, "ZEN_ENV_FILE")?,
                 None => {
                     let local = Path::new(".env");
                     if local.is_file() {
-                        merged.extend(Settings::from_dotenv_file(local, ".env")?);
+                        dotenv = Settings::from_dotenv_file(local, ".env")?;
                     }
                 }
             }
         }
-        // PAL's escape hatch: a .env that sets PAL_MCP_FORCE_ENV_OVERRIDE=true
-        // (or the older ZEN_MCP_FORCE_ENV_OVERRIDE) wins over the environment.
-        for name in ["PAL_MCP_FORCE_ENV_OVERRIDE", "ZEN_MCP_FORCE_ENV_OVERRIDE"] {
-            dotenv_wins |= merged
-                .get(name)
-                .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
-        }
-        if dotenv_wins {
-            let mut env = env;
-            env.extend(merged);
-            merged = env;
-        } else {
-            merged.extend(env);
-        }
-        merged.extend(self.overrides.clone());
-        Ok(merged)
+        Ok(Self::layer(dotenv, env, self.overrides.clone()))
+    }
+
+    /// Layers the three sources: `.env` < environment < host map. A `.env`
+    /// that sets `PAL_MCP_FORCE_ENV_OVERRIDE=true` (or the older
+    /// `ZEN_MCP_FORCE_ENV_OVERRIDE`) wins over the environment, as in PAL.
+    pub fn layer(dotenv: Settings, env: Settings, overrides: Settings) -> Settings {
+        let forced = ["PAL_MCP_FORCE_ENV_OVERRIDE", "ZEN_MCP_FORCE_ENV_OVERRIDE"]
+            .iter()
+            .any(|name| {
+                dotenv.get(name).is_some_and(|v| {
+                    matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes")
+                })
+            });
+        let (mut merged, top) = if forced { (env, dotenv) } else { (dotenv, env) };
+        merged.extend(top);
+        merged.extend(overrides);
+        merged
     }
 }
 

@@ -219,9 +219,21 @@ impl ModelSpec {
 
     /// Whether the name marks a small, quick model (`flash`, `mini`, `nano`, `lite`…).
     pub fn is_fast_tier(&self) -> bool {
-        const MARKS: [&str; 7] = ["flash", "mini", "nano", "lite", "haiku", "fast", "spark"];
-        let name = self.model_name.to_ascii_lowercase();
-        MARKS.iter().any(|mark| name.contains(mark))
+        const MARKS: [&str; 8] = [
+            "flash",
+            "mini",
+            "nano",
+            "lite",
+            "haiku",
+            "fast",
+            "spark",
+            "flashlite",
+        ];
+        // Whole name parts only: `gemini` contains `mini` but is no mini model.
+        self.model_name
+            .to_ascii_lowercase()
+            .split(['-', '.', '/', ':', '_'])
+            .any(|part| MARKS.contains(&part))
     }
 }
 
@@ -240,6 +252,13 @@ mod tests {
         assert_eq!(spec.effective_temperature(1.3), Some(1.5));
         spec.supports_temperature = false;
         assert_eq!(spec.effective_temperature(0.2), None);
+    }
+
+    #[test]
+    fn fast_tier_looks_at_whole_name_parts() {
+        assert!(ModelSpec::generic("gemini-3.8-flash", "").is_fast_tier());
+        assert!(ModelSpec::generic("o4-mini", "").is_fast_tier());
+        assert!(!ModelSpec::generic("gemini-4-argon", "").is_fast_tier());
     }
 
     #[test]
