@@ -1,6 +1,8 @@
 //! Configuration as a PAL user writes it: names, placeholders, precedence of
 //! sources, and one clear error per mistake.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
+
 use std::time::Duration;
 
 use zen_core::config::{LogLevel, Settings, Sources};
@@ -12,7 +14,9 @@ fn config(settings: &[(&str, &str)]) -> zen_core::Result<Config> {
 }
 
 fn error_text(settings: &[(&str, &str)]) -> String {
-    let err = config(settings).expect_err("this configuration must be refused");
+    let Err(err) = config(settings) else {
+        panic!("this configuration must be refused: {settings:?}");
+    };
     assert_eq!(err.kind(), ErrorKind::Config, "{err}");
     err.to_string()
 }
