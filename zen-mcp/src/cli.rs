@@ -85,8 +85,11 @@ fn err(text: &str) {
 }
 
 fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(config.log_level.as_filter())
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // LOG_LEVEL sets zen's own verbosity; libraries only report warnings.
+    let level = config.log_level.as_filter();
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(format!("warn,zen_core={level},zen_mcp={level}"))
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

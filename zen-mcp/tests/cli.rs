@@ -1,0 +1,198 @@
+//! The zen-mcp binary as a user and an MCP client meet it: a real subprocess
+//! with a clean environment, talking to the stand-in provider.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+use zen_testkit::StandIn;
+
+const BIN: &str = env!("CARGO_BIN_EXE_zen-mcp");
+
+/// A command with nothing from the developer's environment or working directory.
+fn zen(settings: &[(&str, &str)], dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear().current_dir(dir).kill_on_drop(true);
+    for (name, value) in settings {
+        cmd.env(name, value);
+    }
+    cmd
+}
+
+async fn run(settings: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        zen(settings, dir.path()).args(args).output(),
+    )
+    .await
+    .expect("zen-mcp did not finish in time")
+    .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn version_help_and_bad_usage() {
+    let (code, out, _) = run(&[], &["--version"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), format!("zen-mcp {}", zen_core::VERSION));
+
+    for args in [
+        &["--help"][..],
+        &["models", "--help"],
+        &["doctor", "--help"],
+    ] {
+        let (code, out, _) = run(&[], args).await;
+        assert_eq!(code, 0, "{args:?}");
+        assert!(out.contains("zen-mcp"), "{out}");
+    }
+
+    let (code, out, err) = run(&[], &["frobnicate"]).await;
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(
+        err.contains("frobnicate") && err.contains("--help"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn models_lists_catalogue_and_endpoint_models() {
+    let server = StandIn::start().await.unwrap();
+    server.set_models(&["my-local-model:7b"]);
+    let base = format!("{}/v1", server.url());
+    let (code, out, err) = run(&[("CUSTOM_API_URL", &base)], &["models"]).await;
+    assert_eq!(code, 0, "{err}");
+    let list: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = list.iter().filter_map(|m| m["name"].as_str()).collect();
+    assert!(names.contains(&"llama3.2"), "{names:?}");
+    assert!(
+        names.contains(&"my-local-model:7b"),
+        "found at the endpoint: {names:?}"
+    );
+    assert!(list.iter().all(|m| m["provider"] == "custom"));
+}
+
+#[tokio::test]
+async fn a_configuration_mistake_is_one_clear_line() {
+    let (code, out, err) = run(&[("MAX_CONVERSATION_TURNS", "lots")], &["models"]).await;
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains("MAX_CONVERSATION_TURNS") && lines[0].contains("lots"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn doctor_reports_problems_with_their_fix() {
+    let (code, out, _) = run(&[], &["doctor"]).await;
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("problem:") && out.contains("GEMINI_API_KEY"),
+        "{out}"
+    );
+
+    // An endpoint that is not running is a problem; the fix names the setting.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = format!("http://127.0.0.1:{port}/v1");
+    let (code, out, _) = run(&[("CUSTOM_API_URL", &dead)], &["doctor"]).await;
+    assert_eq!(code, 1);
+    assert!(out.contains("problem: CUSTOM_API_URL"), "{out}");
+
+    let server = StandIn::start().await.unwrap();
+    let base = format!("{}/v1", server.url());
+    let (code, out, _) = run(
+        &[("CUSTOM_API_URL", &base), ("GEMINI_API_KEY", "k")],
+        &["doctor"],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("provider gemini") && out.contains("provider custom"),
+        "{out}"
+    );
+    assert!(out.contains("catalogue custom: built-in custom"), "{out}");
+    assert!(out.contains("no problems found"), "{out}");
+
+    let (code, out, _) = run(
+        &[("GEMINI_API_KEY", "k"), ("DEFAULT_MODEL", "gpt-9")],
+        &["doctor"],
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(out.contains("problem: DEFAULT_MODEL"), "{out}");
+}
+
+#[tokio::test]
+async fn speaks_mcp_on_stdio() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = zen(&[("GEMINI_API_KEY", "k")], dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+
+    let messages = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "test", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}),
+    ];
+    for message in &messages {
+        stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+    stdin.flush().await.unwrap();
+
+    let mut replies = Vec::new();
+    while replies.len() < 2 {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("no reply in time")
+            .unwrap()
+            .expect("stdout closed early");
+        let reply: Value = serde_json::from_str(&line).expect("stdout carries only JSON-RPC");
+        replies.push(reply);
+    }
+    let init = replies.iter().find(|r| r["id"] == 1).unwrap();
+    assert_eq!(init["result"]["serverInfo"]["name"], "zen");
+    assert_eq!(init["result"]["serverInfo"]["version"], zen_core::VERSION);
+    let instructions = init["result"]["instructions"].as_str().unwrap();
+    assert!(
+        instructions.contains("Auto mode") && instructions.contains("gemini-3.8-flash"),
+        "{instructions}"
+    );
+    let pong = replies.iter().find(|r| r["id"] == 2).unwrap();
+    assert_eq!(pong["result"], json!({}));
+
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the server exits cleanly when the client closes stdin"
+    );
+}
