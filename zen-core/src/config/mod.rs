@@ -199,53 +199,47 @@ impl Config {
 
 fn provider_config(kind: ProviderKind, s: &Settings) -> Result<Option<ProviderConfig>> {
     let key = |name: &str| s.get(name).map(str::to_owned);
-    let (api_key, base_url, api_version) = match kind {
-        ProviderKind::Gemini => match key("GEMINI_API_KEY") {
-            None => return Ok(None),
-            Some(k) => (
-                Some(k),
-                s.url("GEMINI_BASE_URL")?
-                    .unwrap_or_else(|| "https://generativelanguage.googleapis.com".into()),
-                None,
-            ),
-        },
-        ProviderKind::OpenAi => match key("OPENAI_API_KEY") {
-            None => return Ok(None),
-            Some(k) => (
-                Some(k),
-                s.url("OPENAI_BASE_URL")?
-                    .unwrap_or_else(|| "https://api.openai.com/v1".into()),
-                None,
-            ),
-        },
-        ProviderKind::Xai => match key("XAI_API_KEY") {
-            None => return Ok(None),
-            Some(k) => (
-                Some(k),
-                s.url("XAI_BASE_URL")?
-                    .unwrap_or_else(|| "https://api.x.ai/v1".into()),
-                None,
-            ),
-        },
-        ProviderKind::OpenRouter => match key("OPENROUTER_API_KEY") {
-            None => return Ok(None),
-            Some(k) => (
-                Some(k),
-                s.url("OPENROUTER_BASE_URL")?
-                    .unwrap_or_else(|| "https://openrouter.ai/api/v1".into()),
-                None,
-            ),
-        },
-        ProviderKind::Dial => match key("DIAL_API_KEY") {
-            None => return Ok(None),
-            Some(k) => (
-                Some(k),
-                s.url("DIAL_API_HOST")?
-                    .unwrap_or_else(|| "https://core.dialx.ai".into()),
-                Some(key("DIAL_API_VERSION").unwrap_or_else(|| "2024-12-01-preview".into())),
-            ),
-        },
-        ProviderKind::Azure => {
+    // Providers reached with a key at an overridable address.
+    let keyed =
+        |key_var: &str, url_var: &str, default_url: &str| -> Result<Option<(String, String)>> {
+            match key(key_var) {
+                None => Ok(None),
+                Some(k) => Ok(Some((
+                    k,
+                    s.url(url_var)?.unwrap_or_else(|| default_url.into()),
+                ))),
+            }
+        };
+    let simple = match kind {
+        ProviderKind::Gemini => Some((
+            "GEMINI_API_KEY",
+            "GEMINI_BASE_URL",
+            "https://generativelanguage.googleapis.com",
+        )),
+        ProviderKind::OpenAi => Some((
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+            "https://api.openai.com/v1",
+        )),
+        ProviderKind::Xai => Some(("XAI_API_KEY", "XAI_BASE_URL", "https://api.x.ai/v1")),
+        ProviderKind::OpenRouter => Some((
+            "OPENROUTER_API_KEY",
+            "OPENROUTER_BASE_URL",
+            "https://openrouter.ai/api/v1",
+        )),
+        ProviderKind::Dial => Some(("DIAL_API_KEY", "DIAL_API_HOST", "https://core.dialx.ai")),
+        ProviderKind::Azure | ProviderKind::Custom => None,
+    };
+    let (api_key, base_url, api_version) = match (kind, simple) {
+        (_, Some((key_var, url_var, default_url))) => {
+            let Some((k, url)) = keyed(key_var, url_var, default_url)? else {
+                return Ok(None);
+            };
+            let version = (kind == ProviderKind::Dial)
+                .then(|| key("DIAL_API_VERSION").unwrap_or_else(|| "2024-12-01-preview".into()));
+            (Some(k), url, version)
+        }
+        (ProviderKind::Azure, None) => {
             let api_key = key("AZURE_OPENAI_API_KEY");
             let endpoint = s.url("AZURE_OPENAI_ENDPOINT")?;
             match (api_key, endpoint) {
@@ -274,7 +268,7 @@ fn provider_config(kind: ProviderKind, s: &Settings) -> Result<Option<ProviderCo
                 ),
             }
         }
-        ProviderKind::Custom => match s.url("CUSTOM_API_URL")? {
+        (_, None) => match s.url("CUSTOM_API_URL")? {
             None => {
                 if s.is_set("CUSTOM_API_KEY") || s.is_set("CUSTOM_MODEL_NAME") {
                     return Err(Error::config(

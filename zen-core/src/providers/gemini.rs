@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
 use super::http::{self, quote};
-use super::{GenerateRequest, GenerateResponse, Provider, ProviderKind, ThinkingMode, Usage};
+use super::{GenerateRequest, GenerateResponse, Provider, ProviderKind, ThinkingMode};
 use crate::config::ProviderConfig;
 use crate::error::{Error, Result};
 use crate::models::{ModelSpec, ResolvedModel};
@@ -130,15 +130,12 @@ impl GeminiProvider {
             };
             return Err(Self::fail(why, retryable));
         }
-        let usage = reply.get("usageMetadata");
-        let count = |name: &str| {
-            usage
-                .and_then(|u| u.get(name))
-                .and_then(Value::as_u64)
-                .unwrap_or(0)
-        };
-        let input = count("promptTokenCount");
-        let output = count("candidatesTokenCount") + count("thoughtsTokenCount");
+        let usage = http::usage(
+            reply.get("usageMetadata"),
+            "promptTokenCount",
+            &["candidatesTokenCount", "thoughtsTokenCount"],
+            "totalTokenCount",
+        );
         Ok(GenerateResponse {
             content,
             model_name: reply
@@ -147,14 +144,7 @@ impl GeminiProvider {
                 .unwrap_or(&model.api_name)
                 .to_owned(),
             provider: ProviderKind::Gemini,
-            usage: Usage {
-                input_tokens: input,
-                output_tokens: output,
-                total_tokens: match count("totalTokenCount") {
-                    0 => input + output,
-                    total => total,
-                },
-            },
+            usage,
             finish_reason: finish,
         })
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
-use super::ProviderKind;
+use super::{ProviderKind, Usage};
 use crate::config::ProviderConfig;
 use crate::error::{Error, Result};
 
@@ -211,6 +211,29 @@ fn status_error(
         status: Some(status),
         message: format!("{message}{hint}"),
         retryable,
+    }
+}
+
+/// Token counts from a reply's usage block: `input` names the prompt count,
+/// `outputs` the counts that add up to the reply (thinking included), `total`
+/// the provider's own total (computed when absent or zero).
+pub(crate) fn usage(block: Option<&Value>, input: &str, outputs: &[&str], total: &str) -> Usage {
+    let count = |name: &str| {
+        block
+            .and_then(|b| b.get(name))
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    };
+    let input_tokens = count(input);
+    let output_tokens = outputs.iter().map(|name| count(name)).sum();
+    let total_tokens = match count(total) {
+        0 => input_tokens + output_tokens,
+        reported => reported,
+    };
+    Usage {
+        input_tokens,
+        output_tokens,
+        total_tokens,
     }
 }
 

@@ -250,32 +250,13 @@ impl OpenAiCompatProvider {
             .and_then(|m| m.get("refusal"))
             .and_then(Value::as_str);
         self.check_content(&content, finish_reason.as_deref(), refusal)?;
-        let usage = reply.get("usage");
-        let field = |name: &str| {
-            usage
-                .and_then(|u| u.get(name))
-                .and_then(Value::as_u64)
-                .unwrap_or(0)
-        };
-        let (input, output) = (field("prompt_tokens"), field("completion_tokens"));
-        Ok(GenerateResponse {
-            content,
-            model_name: reply
-                .get("model")
-                .and_then(Value::as_str)
-                .unwrap_or(&model.api_name)
-                .to_owned(),
-            provider: self.kind,
-            usage: Usage {
-                input_tokens: input,
-                output_tokens: output,
-                total_tokens: usage
-                    .and_then(|u| u.get("total_tokens"))
-                    .and_then(Value::as_u64)
-                    .unwrap_or(input + output),
-            },
-            finish_reason,
-        })
+        let usage = http::usage(
+            reply.get("usage"),
+            "prompt_tokens",
+            &["completion_tokens"],
+            "total_tokens",
+        );
+        Ok(self.response(model, reply, content, usage, finish_reason))
     }
 
     fn parse_responses(&self, model: &ResolvedModel, reply: &Value) -> Result<GenerateResponse> {
@@ -329,15 +310,24 @@ impl OpenAiCompatProvider {
             return Err(self.bad_reply(format!("the response failed: {detail}"), true));
         }
         self.check_content(&content, finish_reason.as_deref(), refusal)?;
-        let field = |name: &str| {
-            reply
-                .get("usage")
-                .and_then(|u| u.get(name))
-                .and_then(Value::as_u64)
-                .unwrap_or(0)
-        };
-        let (input, output) = (field("input_tokens"), field("output_tokens"));
-        Ok(GenerateResponse {
+        let usage = http::usage(
+            reply.get("usage"),
+            "input_tokens",
+            &["output_tokens"],
+            "total_tokens",
+        );
+        Ok(self.response(model, reply, content, usage, finish_reason))
+    }
+
+    fn response(
+        &self,
+        model: &ResolvedModel,
+        reply: &Value,
+        content: String,
+        usage: Usage,
+        finish_reason: Option<String>,
+    ) -> GenerateResponse {
+        GenerateResponse {
             content,
             model_name: reply
                 .get("model")
@@ -345,16 +335,9 @@ impl OpenAiCompatProvider {
                 .unwrap_or(&model.api_name)
                 .to_owned(),
             provider: self.kind,
-            usage: Usage {
-                input_tokens: input,
-                output_tokens: output,
-                total_tokens: match field("total_tokens") {
-                    0 => input + output,
-                    total => total,
-                },
-            },
+            usage,
             finish_reason,
-        })
+        }
     }
 
     /// Refuses an empty, filtered or refused reply with a message saying which.

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, docs, every Rust test, the C header,
+# and the compatibility checks against the Python PAL server's catalogues.
+# Installs what it needs (into .ci-cache/ and a venv) and is safe to re-run.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+CACHE="$ROOT/.ci-cache"
+mkdir -p "$CACHE"
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "toolchain"
+cargo --version
+rustc --version
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    rustup component add rustfmt clippy
+fi
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "zen-core stays free of binding crates"
+deps=$(cargo tree -p zen-core -e normal --depth 1 --prefix none --locked)
+if grep -E '^(pyo3|libc|rmcp) ' <<<"$deps"; then
+    echo "zen-core must not depend on pyo3, libc or rmcp" >&2
+    exit 1
+fi
+
+step "docs"
+RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --locked --exclude zen-py
+
+step "PAL's shipped catalogues (compatibility fixture)"
+# The PyPI package of the Python PAL server carries its conf/*_models.json;
+# zen must load every one of them unchanged.
+PAL_VERSION=11.8.2
+PAL_DIR="$CACHE/pal-$PAL_VERSION"
+if [ ! -d "$PAL_DIR/conf" ]; then
+    if [ ! -x "$CACHE/venv/bin/python" ]; then
+        python3 -m venv "$CACHE/venv"
+    fi
+    rm -rf "$CACHE/pal-download"
+    "$CACHE/venv/bin/python" -m pip download --quiet --no-deps \
+        --dest "$CACHE/pal-download" "pal-mcp-server==$PAL_VERSION"
+    mkdir -p "$PAL_DIR"
+    "$CACHE/venv/bin/python" - "$CACHE/pal-download" "$PAL_DIR" <<'PY'
+import pathlib, sys, zipfile
+src, dest = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+wheel = next(src.glob("*.whl"))
+with zipfile.ZipFile(wheel) as z:
+    for name in z.namelist():
+        if name.startswith("conf/") and name.endswith("_models.json"):
+            z.extract(name, dest)
+PY
+fi
+ls "$PAL_DIR/conf"
+export ZEN_TEST_PAL_CONF="$PAL_DIR/conf"
+
+step "tests"
+cargo test --workspace --locked
+
+step "C header"
+CBINDGEN_VERSION=0.29.4
+if ! command -v cbindgen >/dev/null 2>&1 || ! cbindgen --version | grep -q "$CBINDGEN_VERSION"; then
+    cargo install cbindgen --version "$CBINDGEN_VERSION" --locked --root "$CACHE/cbindgen"
+    export PATH="$CACHE/cbindgen/bin:$PATH"
+fi
+cbindgen --config zen-ffi/cbindgen.toml --crate zen-ffi --output "$CACHE/zen.h" zen-ffi
+if ! diff -u include/zen.h "$CACHE/zen.h"; then
+    echo "include/zen.h is stale: regenerate it with" >&2
+    echo "  cbindgen --config zen-ffi/cbindgen.toml --crate zen-ffi --output include/zen.h zen-ffi" >&2
+    exit 1
+fi
+CC=${CC:-cc}
+"$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c include/zen.h
+c++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c++ include/zen.h
+cargo build -p zen-ffi --locked
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+"$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror -Iinclude tests/c/version.c \
+    -L"$TARGET_DIR/debug" -lzen -Wl,-rpath,"$TARGET_DIR/debug" -o "$CACHE/c-version"
+"$CACHE/c-version" "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"]=="zen-ffi"))')"
+
+step "all tests passed"
