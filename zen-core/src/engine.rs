@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 use crate::config::Config;
+use crate::conversation::{ConversationStore, MemoryStore};
 use crate::error::{Error, Result};
 use crate::models::{ModelRegistry, ResolvedModel, ToolCategory};
 use crate::providers::{self, GenerateRequest, GenerateResponse, Provider, ProviderKind};
@@ -19,6 +20,7 @@ const DISCOVERY_TTL: Duration = Duration::from_secs(60);
 struct Inner {
     config: Config,
     registry: ModelRegistry,
+    store: Arc<dyn ConversationStore>,
     providers: BTreeMap<ProviderKind, Arc<dyn Provider>>,
     /// When the custom endpoint's models were last listed.
     discovered_at: Mutex<Option<Instant>>,
@@ -31,9 +33,19 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Builds an engine: loads the catalogues and sets up one pooled HTTP client
-    /// per configured provider. Makes no network call.
+    /// Builds an engine with the in-memory conversation store: loads the
+    /// catalogues and sets up one pooled HTTP client per configured provider.
+    /// Makes no network call.
     pub fn new(config: Config) -> Result<Self> {
+        let store = Arc::new(MemoryStore::new(
+            config.conversation_memory_limit_bytes,
+            config.conversation_timeout,
+        ));
+        Self::with_store(config, store)
+    }
+
+    /// Builds an engine that keeps conversations in `store`.
+    pub fn with_store(config: Config, store: Arc<dyn ConversationStore>) -> Result<Self> {
         let registry = ModelRegistry::new(&config)?;
         let providers = config
             .providers
@@ -44,6 +56,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 config,
                 registry,
+                store,
                 providers,
                 discovered_at: Mutex::new(None),
             }),
@@ -58,6 +71,11 @@ impl Engine {
     /// The model catalogue and restrictions.
     pub fn registry(&self) -> &ModelRegistry {
         &self.inner.registry
+    }
+
+    /// Where conversations are kept.
+    pub fn store(&self) -> &Arc<dyn ConversationStore> {
+        &self.inner.store
     }
 
     /// Every model usable now, in provider priority order.

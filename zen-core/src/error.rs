@@ -82,6 +82,40 @@ pub enum Error {
         message: String,
     },
 
+    /// The conversation named by a `continuation_id` is unknown or expired.
+    #[error(
+        "conversation {id} was not found: it expired after {idle_hours} hours without use, never \
+         existed, or the server restarted. Start a new conversation by calling again without \
+         continuation_id"
+    )]
+    ConversationNotFound {
+        /// The id asked for.
+        id: String,
+        /// The idle limit, for the message.
+        idle_hours: f64,
+    },
+
+    /// The conversation has used all its turns.
+    #[error(
+        "conversation {id} has reached its limit of {max_turns} turns \
+         (MAX_CONVERSATION_TURNS); start a new conversation without continuation_id"
+    )]
+    ConversationFull {
+        /// The conversation.
+        id: String,
+        /// The limit.
+        max_turns: u32,
+    },
+
+    /// A file or image can't be used (outside what may be read, missing, binary…).
+    #[error("can't use {path}: {reason}")]
+    FileRefused {
+        /// The path as given.
+        path: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+
     /// The provider did not answer in time.
     #[error(
         "{provider} did not answer within {}s; raise the read timeout if the model is slow",
@@ -116,6 +150,12 @@ pub enum ErrorKind {
     RateLimited,
     /// The provider timed out.
     Timeout,
+    /// A file was refused.
+    FileRefused,
+    /// The conversation is unknown or expired.
+    ConversationNotFound,
+    /// The conversation has no turns left.
+    ConversationFull,
 }
 
 impl Error {
@@ -130,6 +170,9 @@ impl Error {
             Error::Provider { .. } => ErrorKind::Provider,
             Error::RateLimited { .. } => ErrorKind::RateLimited,
             Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::FileRefused { .. } => ErrorKind::FileRefused,
+            Error::ConversationNotFound { .. } => ErrorKind::ConversationNotFound,
+            Error::ConversationFull { .. } => ErrorKind::ConversationFull,
         }
     }
 

@@ -8,10 +8,15 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod consult;
+pub mod conversation;
 pub mod engine;
 pub mod error;
+pub mod files;
 pub mod models;
+pub mod prompt;
 pub mod providers;
+pub mod tokens;
 
 pub use config::Config;
 pub use engine::Engine;

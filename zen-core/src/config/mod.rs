@@ -90,6 +90,9 @@ pub struct Config {
     pub conversation_timeout: Duration,
     /// `MAX_CONVERSATION_TURNS` (default 50).
     pub max_conversation_turns: u32,
+    /// `CONVERSATION_MEMORY_LIMIT_MB` (default 512): most bytes the in-memory
+    /// conversation store holds before evicting the least recently used.
+    pub conversation_memory_limit_bytes: u64,
     /// `MAX_MCP_OUTPUT_TOKENS` (default 25 000): the client's limit for one result.
     pub max_mcp_output_tokens: u32,
     /// `LOCALE`: answer in this language when set.
@@ -143,6 +146,7 @@ impl Config {
         }
         let max_turns = settings.u64_at_least("MAX_CONVERSATION_TURNS", 1, 50)?;
         let max_output = settings.u64_at_least("MAX_MCP_OUTPUT_TOKENS", 1000, 25_000)?;
+        let memory_mb = settings.u64_at_least("CONVERSATION_MEMORY_LIMIT_MB", 1, 512)?;
 
         let log_level = match settings
             .choice(
@@ -178,6 +182,7 @@ impl Config {
             preferred_models: settings.list("PREFERRED_MODELS").unwrap_or_default(),
             conversation_timeout: Duration::from_secs_f64(hours * 3600.0),
             max_conversation_turns: u32::try_from(max_turns).unwrap_or(u32::MAX),
+            conversation_memory_limit_bytes: memory_mb.saturating_mul(1024 * 1024),
             max_mcp_output_tokens: u32::try_from(max_output).unwrap_or(u32::MAX),
             locale: settings.get("LOCALE").map(str::to_owned),
             log_level,
