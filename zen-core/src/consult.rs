@@ -146,7 +146,7 @@ impl Engine {
             ));
         }
 
-        let images = files::load_images(&request.images, &model.spec)?;
+        let mut images = files::load_images(&request.images, &model.spec)?;
         let budget = Budget::for_context(model.spec.context_window.max(4_096));
 
         // Newly attached files first: they are the newest, and get line numbers.
@@ -175,6 +175,25 @@ impl Engine {
         }
 
         let history = prompt::build_history(&chain, &current, file_budget, budget.history);
+
+        // Images from earlier turns come along (newest first, each once) for a
+        // model that can see them, within the per-request limit; one that can
+        // no longer be loaded is noted, not fatal.
+        if model.spec.supports_images {
+            let earlier: Vec<String> = history
+                .images
+                .iter()
+                .filter(|image| !request.images.contains(image))
+                .take(files::MAX_IMAGES.saturating_sub(images.len()))
+                .cloned()
+                .collect();
+            for image in earlier {
+                match files::load_images(std::slice::from_ref(&image), &model.spec) {
+                    Ok(loaded) => images.extend(loaded),
+                    Err(err) => left_out.push(format!("an earlier image ({err})")),
+                }
+            }
+        }
 
         let mut user_prompt = history.text.clone();
         if !file_section.is_empty() {
