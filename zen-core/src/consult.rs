@@ -27,6 +27,8 @@ pub struct ConsultRequest {
     pub prompt: String,
     /// The tool's instructions to the model.
     pub system_prompt: Option<String>,
+    /// More instructions, added for models allowed to generate code.
+    pub code_generation_prompt: Option<String>,
     /// Absolute paths of files and folders to include.
     pub files: Vec<String>,
     /// Images: absolute paths or `data:` URLs.
@@ -216,6 +218,14 @@ impl Engine {
         }
 
         let mut system_prompt = request.system_prompt.clone();
+        if model.spec.allow_code_generation
+            && let Some(extra) = &request.code_generation_prompt
+        {
+            system_prompt = Some(match system_prompt {
+                Some(text) => format!("{text}\n\n{extra}"),
+                None => extra.clone(),
+            });
+        }
         if let Some(locale) = &config.locale {
             let line = format!("Always respond in {locale}.");
             system_prompt = Some(match system_prompt {

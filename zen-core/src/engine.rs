@@ -12,6 +12,7 @@ use crate::conversation::{ConversationStore, MemoryStore};
 use crate::error::{Error, Result};
 use crate::models::{ModelRegistry, ResolvedModel, ToolCategory};
 use crate::providers::{self, GenerateRequest, GenerateResponse, Provider, ProviderKind};
+use crate::tools::ToolRegistry;
 
 /// How long a custom endpoint's model list is trusted before asking again.
 const DISCOVERY_TTL: Duration = Duration::from_secs(60);
@@ -21,6 +22,7 @@ struct Inner {
     config: Config,
     registry: ModelRegistry,
     store: Arc<dyn ConversationStore>,
+    tools: ToolRegistry,
     providers: BTreeMap<ProviderKind, Arc<dyn Provider>>,
     /// When the custom endpoint's models were last listed.
     discovered_at: Mutex<Option<Instant>>,
@@ -47,6 +49,7 @@ impl Engine {
     /// Builds an engine that keeps conversations in `store`.
     pub fn with_store(config: Config, store: Arc<dyn ConversationStore>) -> Result<Self> {
         let registry = ModelRegistry::new(&config)?;
+        let tools = ToolRegistry::from_config(&config)?;
         let providers = config
             .providers
             .iter()
@@ -57,6 +60,7 @@ impl Engine {
                 config,
                 registry,
                 store,
+                tools,
                 providers,
                 discovered_at: Mutex::new(None),
             }),
@@ -71,6 +75,11 @@ impl Engine {
     /// The model catalogue and restrictions.
     pub fn registry(&self) -> &ModelRegistry {
         &self.inner.registry
+    }
+
+    /// The enabled tools.
+    pub fn tool_registry(&self) -> &ToolRegistry {
+        &self.inner.tools
     }
 
     /// Where conversations are kept.

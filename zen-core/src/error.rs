@@ -41,6 +41,15 @@ pub enum Error {
         message: String,
     },
 
+    /// No enabled tool has this name.
+    #[error("{message}")]
+    UnknownTool {
+        /// The name asked for.
+        name: String,
+        /// Why, and the tools there are.
+        message: String,
+    },
+
     /// The model named is unknown, disallowed, or not served by any configured provider.
     #[error("{message}")]
     ModelNotAvailable {
@@ -140,6 +149,8 @@ pub enum ErrorKind {
     Catalogue,
     /// An argument is wrong.
     InvalidArguments,
+    /// No such tool.
+    UnknownTool,
     /// The model can't be used.
     ModelNotAvailable,
     /// No provider is configured.
@@ -165,6 +176,7 @@ impl Error {
             Error::Config { .. } => ErrorKind::Config,
             Error::Catalogue { .. } => ErrorKind::Catalogue,
             Error::InvalidArguments { .. } => ErrorKind::InvalidArguments,
+            Error::UnknownTool { .. } => ErrorKind::UnknownTool,
             Error::ModelNotAvailable { .. } => ErrorKind::ModelNotAvailable,
             Error::NoProvider => ErrorKind::NoProvider,
             Error::Provider { .. } => ErrorKind::Provider,

@@ -17,6 +17,7 @@ pub mod models;
 pub mod prompt;
 pub mod providers;
 pub mod tokens;
+pub mod tools;
 
 pub use config::Config;
 pub use engine::Engine;

@@ -1,0 +1,259 @@
+//! Tool arguments: schemas generated from Rust types, and checking a call's
+//! arguments against them with errors that name the field.
+
+use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::providers::ThinkingMode;
+
+/// Declares a tool's argument type with the fields every model-calling tool
+/// takes appended: `model`, `temperature`, `thinking_mode`, `continuation_id`.
+/// (Written out rather than flattened, so errors keep naming the field.)
+macro_rules! with_model_fields {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($body:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        $vis struct $name {
+            $($body)*
+            /// Model name or alias.
+            #[serde(default)]
+            pub model: Option<String>,
+            /// 0 (focused) to 1 (creative).
+            #[serde(default)]
+            #[schemars(range(min = 0.0, max = 2.0))]
+            pub temperature: Option<f64>,
+            /// How much the model may think.
+            #[serde(default)]
+            pub thinking_mode: Option<$crate::providers::ThinkingMode>,
+            /// Id from an earlier answer, to carry on that conversation.
+            #[serde(default)]
+            pub continuation_id: Option<String>,
+        }
+    };
+}
+pub(crate) use with_model_fields;
+
+impl JsonSchema for ThinkingMode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ThinkingMode".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "enum": ["minimal", "low", "medium", "high", "max"]
+        })
+    }
+}
+
+/// The JSON Schema of `T`, compact: subschemas inlined, no titles or
+/// meta-schema, integer formats dropped.
+pub fn schema_for<T: JsonSchema>() -> Value {
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.inline_subschemas = true;
+    settings.meta_schema = None;
+    let schema = settings.into_generator().into_root_schema_for::<T>();
+    let mut value = schema.to_value();
+    compact(&mut value);
+    value
+}
+
+/// Removes what a client does not need: titles, `format` of numbers, and
+/// `null` alternatives of optional fields.
+fn compact(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.remove("title");
+            map.remove("$schema");
+            if let Some(Value::String(format)) = map.get("format")
+                && matches!(
+                    format.as_str(),
+                    "uint" | "uint8" | "uint32" | "uint64" | "int32" | "int64" | "double" | "float"
+                )
+            {
+                map.remove("format");
+            }
+            // `"type": ["string", "null"]` → `"type": "string"` for optional fields.
+            if let Some(Value::Array(types)) = map.get("type")
+                && types.len() == 2
+                && types.iter().any(|t| t == "null")
+                && let Some(other) = types.iter().find(|t| *t != "null").cloned()
+            {
+                map.insert("type".into(), other);
+            }
+            if let Some(Value::Array(any_of)) = map.get("anyOf")
+                && any_of.len() == 2
+                && any_of.iter().any(|s| s.get("type") == Some(&json!("null")))
+                && let Some(Value::Object(inner)) = any_of
+                    .iter()
+                    .find(|s| s.get("type") != Some(&json!("null")))
+                    .cloned()
+            {
+                map.remove("anyOf");
+                for (k, v) in inner {
+                    map.entry(k).or_insert(v);
+                }
+            }
+            if map.get("minimum") == Some(&json!(0)) && map.get("type") == Some(&json!("integer")) {
+                map.remove("minimum");
+            }
+            for child in map.values_mut() {
+                compact(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(compact),
+        _ => {}
+    }
+}
+
+/// Checks `args` against `T`: an unknown field, a missing one, or a wrong
+/// type is an [`Error::InvalidArguments`] naming the field. Unknown fields are
+/// found from `T`'s schema, so types may flatten shared fields.
+pub fn parse_args<T: DeserializeOwned + JsonSchema>(args: Value) -> Result<T> {
+    let schema = schema_for::<T>();
+    if let (Some(given), Some(Value::Object(known))) = (args.as_object(), schema.get("properties"))
+        && let Some(unknown) = given.keys().find(|k| !known.contains_key(*k))
+    {
+        let mut names: Vec<&str> = known.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        return Err(Error::InvalidArguments {
+            field: unknown.clone(),
+            message: format!(
+                "unknown field `{unknown}`; this tool takes: {}",
+                names.join(", ")
+            ),
+        });
+    }
+    serde_path_to_error::deserialize::<_, T>(args).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner().to_string();
+        // serde names an unknown or missing field in its message; use it as the field.
+        let named = |marker: &str| {
+            inner
+                .split(marker)
+                .nth(1)
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_owned)
+        };
+        let field = if path == "." || path.is_empty() {
+            named("unknown field `")
+                .or_else(|| named("missing field `"))
+                .unwrap_or_else(|| "arguments".into())
+        } else {
+            match named("unknown field `") {
+                Some(unknown) => format!("{path}.{unknown}"),
+                None => path,
+            }
+        };
+        let message = inner.split(" at line ").next().unwrap_or(&inner).to_owned();
+        Error::InvalidArguments { field, message }
+    })
+}
+
+/// Completes a tool's schema for the current configuration: `model` lists the
+/// usable models compactly and is required only in auto mode.
+pub(super) fn with_model_field(mut schema: Value, uses_model: bool, engine: &Engine) -> Value {
+    let Some(object) = schema.as_object_mut() else {
+        return schema;
+    };
+    let has_model = object
+        .get("properties")
+        .and_then(|p| p.get("model"))
+        .is_some();
+    if !uses_model || !has_model {
+        return schema;
+    }
+    let auto = engine.config().is_auto_mode();
+    let names: Vec<String> = engine.models().into_iter().map(|m| m.api_name).collect();
+    let shown: Vec<&str> = names.iter().take(30).map(String::as_str).collect();
+    let more = names.len().saturating_sub(shown.len());
+    let mut description = if auto {
+        "Model to use (required in auto mode). ".to_owned()
+    } else {
+        format!("Model to use; default {}. ", engine.config().default_model)
+    };
+    if shown.is_empty() {
+        description.push_str("No model is configured yet.");
+    } else {
+        description.push_str(&format!("Available: {}", shown.join(", ")));
+        if more > 0 {
+            description.push_str(&format!(" (+{more} more: listmodels)"));
+        }
+        description.push('.');
+    }
+    if let Some(Value::Object(props)) = object.get_mut("properties") {
+        props.insert(
+            "model".into(),
+            json!({"type": "string", "description": description}),
+        );
+    }
+    if auto {
+        let required = object
+            .entry("required")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(list) = required
+            && !list.iter().any(|v| v == "model")
+        {
+            list.push(json!("model"));
+        }
+    }
+    schema
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    with_model_fields! {
+        #[allow(dead_code)]
+        struct Sample {
+            /// The prompt.
+            prompt: String,
+            #[serde(default)]
+            count: Option<u32>,
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = parse_args::<Sample>(json!({"prompt": "x", "count": "many"})).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidArguments { ref field, .. } if field == "count"),
+            "{err:?}"
+        );
+        let err = parse_args::<Sample>(json!({})).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidArguments { ref field, .. } if field == "prompt"),
+            "{err:?}"
+        );
+        let err = parse_args::<Sample>(json!({"prompt": "x", "colour": 1})).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidArguments { ref field, .. } if field == "colour"),
+            "{err:?}"
+        );
+        let err =
+            parse_args::<Sample>(json!({"prompt": "x", "thinking_mode": "deep"})).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidArguments { ref field, .. } if field == "thinking_mode"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn schemas_are_compact() {
+        let schema = schema_for::<Sample>();
+        let text = schema.to_string();
+        assert!(
+            !text.contains("$schema") && !text.contains("\"title\""),
+            "{text}"
+        );
+        assert_eq!(schema["properties"]["count"]["type"], "integer");
+        assert_eq!(schema["properties"]["prompt"]["description"], "The prompt.");
+        assert_eq!(schema["required"], json!(["prompt"]));
+    }
+}

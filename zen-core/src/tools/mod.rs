@@ -1,0 +1,212 @@
+//! Tools: what an AI client calls. Each tool declares its arguments as a Rust
+//! type (the input schema is generated from it and arguments are checked
+//! against it), its annotations, and what it does; the [`ToolRegistry`] holds
+//! the enabled ones.
+
+mod args;
+mod output;
+mod simple;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::Value;
+
+pub use args::{parse_args, schema_for};
+pub use output::{ContinuationOffer, ToolOutput};
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::models::ToolCategory;
+
+/// Tools that are off unless `DISABLED_TOOLS` is set (PAL's shipped default).
+pub const DEFAULT_DISABLED: [&str; 6] = [
+    "analyze", "refactor", "testgen", "secaudit", "docgen", "tracer",
+];
+
+/// Every tool name a PAL configuration may mention in `DISABLED_TOOLS`.
+pub const TOOL_NAMES: [&str; 18] = [
+    "chat",
+    "thinkdeep",
+    "planner",
+    "consensus",
+    "codereview",
+    "precommit",
+    "debug",
+    "secaudit",
+    "docgen",
+    "analyze",
+    "refactor",
+    "tracer",
+    "testgen",
+    "challenge",
+    "apilookup",
+    "clink",
+    "listmodels",
+    "version",
+];
+
+/// Tools that can't be disabled.
+pub const ALWAYS_ON: [&str; 2] = ["listmodels", "version"];
+
+/// Hints for clients about what a tool does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Annotations {
+    /// The tool changes nothing outside zen (it may still call a model).
+    pub read_only_hint: bool,
+    /// The tool talks to services outside this machine.
+    pub open_world_hint: bool,
+}
+
+/// What a client sees of a tool.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolInfo {
+    /// The tool's name.
+    pub name: String,
+    /// What it does, briefly.
+    pub description: String,
+    /// JSON Schema of its arguments.
+    pub input_schema: Value,
+    /// Hints.
+    pub annotations: Annotations,
+}
+
+/// One tool.
+#[async_trait]
+pub trait Tool: Send + Sync + std::fmt::Debug {
+    /// The tool's name.
+    fn name(&self) -> &'static str;
+    /// What it does, in a sentence or two.
+    fn description(&self) -> &'static str;
+    /// The JSON Schema of its arguments, generated from their Rust type.
+    fn schema(&self) -> Value;
+    /// Whether it calls a model (and so takes `model`).
+    fn uses_model(&self) -> bool {
+        true
+    }
+    /// What kind of model auto mode should choose for it.
+    fn category(&self) -> ToolCategory {
+        ToolCategory::Balanced
+    }
+    /// Hints for clients.
+    fn annotations(&self) -> Annotations {
+        Annotations {
+            read_only_hint: true,
+            open_world_hint: self.uses_model(),
+        }
+    }
+    /// Runs the tool.
+    async fn run(&self, engine: &Engine, args: Value) -> Result<ToolOutput>;
+}
+
+/// The enabled tools, by name.
+#[derive(Debug, Clone, Default)]
+pub struct ToolRegistry {
+    tools: BTreeMap<&'static str, Arc<dyn Tool>>,
+    disabled: Vec<String>,
+}
+
+impl ToolRegistry {
+    /// Every tool zen has, whether enabled or not.
+    pub fn all() -> Vec<Arc<dyn Tool>> {
+        simple::tools()
+    }
+
+    /// The tools enabled by `config` (`DISABLED_TOOLS`, or PAL's default set
+    /// when unset). Unknown names in `DISABLED_TOOLS` are an error naming them.
+    pub fn from_config(config: &Config) -> Result<Self> {
+        let all = Self::all();
+        let disabled: Vec<String> = match &config.disabled_tools {
+            Some(list) => list.clone(),
+            None => DEFAULT_DISABLED.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        if let Some(unknown) = disabled.iter().find(|d| !TOOL_NAMES.contains(&d.as_str())) {
+            return Err(Error::config(
+                "DISABLED_TOOLS",
+                format!(
+                    "`{unknown}` is not a tool; the tools are: {}",
+                    TOOL_NAMES.join(", ")
+                ),
+            ));
+        }
+        let tools = all
+            .into_iter()
+            .filter(|t| ALWAYS_ON.contains(&t.name()) || !disabled.iter().any(|d| d == t.name()))
+            .map(|t| (t.name(), t))
+            .collect();
+        Ok(ToolRegistry { tools, disabled })
+    }
+
+    /// A registry with every tool enabled.
+    pub fn everything() -> Self {
+        ToolRegistry {
+            tools: Self::all().into_iter().map(|t| (t.name(), t)).collect(),
+            disabled: Vec::new(),
+        }
+    }
+
+    /// The enabled tool called `name`, or an error saying why there is none.
+    pub fn get(&self, name: &str) -> Result<&Arc<dyn Tool>> {
+        self.tools.get(name).ok_or_else(|| {
+            let why = if self.disabled.iter().any(|d| d == name) {
+                format!("tool `{name}` is disabled by DISABLED_TOOLS; remove it from that list to use it")
+            } else {
+                format!(
+                    "there is no tool `{name}`; the tools are: {}",
+                    self.names().join(", ")
+                )
+            };
+            Error::UnknownTool {
+                name: name.to_owned(),
+                message: why,
+            }
+        })
+    }
+
+    /// Names of the enabled tools, sorted.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.tools.keys().copied().collect()
+    }
+
+    /// The enabled tools.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Tool>> {
+        self.tools.values()
+    }
+}
+
+impl Engine {
+    /// What clients see of the enabled tools: name, description, input schema
+    /// (with `model` described for the current configuration) and annotations.
+    pub fn tools(&self) -> Vec<ToolInfo> {
+        self.tool_registry()
+            .iter()
+            .map(|tool| ToolInfo {
+                name: tool.name().to_owned(),
+                description: tool.description().to_owned(),
+                input_schema: args::with_model_field(tool.schema(), tool.uses_model(), self),
+                annotations: tool.annotations(),
+            })
+            .collect()
+    }
+
+    /// Calls tool `name` with `args` (a JSON object). A tool's own failure (a
+    /// provider error, say) is an `Err`; surfaces turn it into their error form.
+    pub async fn call_tool(&self, name: &str, args: Value) -> Result<ToolOutput> {
+        let tool = Arc::clone(self.tool_registry().get(name)?);
+        let args = match args {
+            Value::Null => Value::Object(serde_json::Map::new()),
+            Value::Object(map) => Value::Object(map),
+            other => {
+                return Err(Error::invalid(
+                    "arguments",
+                    format!("tool arguments must be a JSON object, not {other}"),
+                ));
+            }
+        };
+        tool.run(self, args).await
+    }
+}
