@@ -285,6 +285,48 @@ impl Engine {
         }))
     }
 
+    /// Records `turns` without calling a model (a workflow step, say): appends
+    /// them to the conversation `continuation_id` names, or starts a new one
+    /// for `tool_name` with `arguments` when it is `None`. Returns the id to
+    /// continue with and the turns left.
+    pub async fn record_turns(
+        &self,
+        continuation_id: Option<&str>,
+        tool_name: &str,
+        arguments: &Value,
+        turns: Vec<Turn>,
+    ) -> Result<(ContinuationId, u32)> {
+        let max_turns = self.config().max_conversation_turns;
+        match continuation_id.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(raw) => {
+                let id = ContinuationId::parse(raw)?;
+                let thread = self.store().append(id, turns, max_turns).await?;
+                Ok((id, remaining(max_turns, &thread)))
+            }
+            None => {
+                let mut thread = Thread::new(tool_name, arguments.clone(), None);
+                if turns.len() > max_turns as usize {
+                    return Err(Error::ConversationFull {
+                        id: thread.id.to_string(),
+                        max_turns,
+                    });
+                }
+                thread.turns = turns;
+                let id = thread.id;
+                let left = remaining(max_turns, &thread);
+                self.store().insert(thread).await?;
+                Ok((id, left))
+            }
+        }
+    }
+
+    /// The conversation `continuation_id` names, with its ancestors, oldest first.
+    pub async fn conversation(&self, continuation_id: &str) -> Result<Vec<Thread>> {
+        let id = ContinuationId::parse(continuation_id)?;
+        let idle_hours = self.config().conversation_timeout.as_secs_f64() / 3600.0;
+        conversation::load_chain(self.store(), id, idle_hours).await
+    }
+
     /// The model for a consultation: the one named, else the model of the
     /// conversation's last reply, else `DEFAULT_MODEL` or auto mode's choice.
     async fn model_for(&self, request: &ConsultRequest, chain: &[Thread]) -> Result<ResolvedModel> {

@@ -140,15 +140,21 @@ async fn doctor_reports_problems_with_their_fix() {
 
 #[tokio::test]
 async fn speaks_mcp_on_stdio() {
+    let server = StandIn::start().await.unwrap();
+    let base = format!("{}/v1", server.url());
     let dir = tempfile::tempdir().unwrap();
-    let mut child = zen(&[("GEMINI_API_KEY", "k")], dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = zen(
+        &[("OPENAI_API_KEY", "k"), ("OPENAI_BASE_URL", &base)],
+        dir.path(),
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let workdir = dir.path().to_str().unwrap();
 
     let messages = [
         json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
@@ -156,6 +162,12 @@ async fn speaks_mcp_on_stdio() {
             "clientInfo": {"name": "test", "version": "1"}}}),
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
         json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+        json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "chat",
+            "arguments": {"prompt": "hello there", "model": "o3", "working_directory_absolute_path": workdir}}}),
+        json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "chat",
+            "arguments": {"prompt": 5}}}),
+        json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": {"name": "no_such_tool"}}),
     ];
     for message in &messages {
         stdin
@@ -166,7 +178,7 @@ async fn speaks_mcp_on_stdio() {
     stdin.flush().await.unwrap();
 
     let mut replies = Vec::new();
-    while replies.len() < 2 {
+    while replies.len() < 6 {
         let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await
             .expect("no reply in time")
@@ -175,16 +187,51 @@ async fn speaks_mcp_on_stdio() {
         let reply: Value = serde_json::from_str(&line).expect("stdout carries only JSON-RPC");
         replies.push(reply);
     }
-    let init = replies.iter().find(|r| r["id"] == 1).unwrap();
+    let by_id = |id: i64| replies.iter().find(|r| r["id"] == id).unwrap().clone();
+    let init = by_id(1);
     assert_eq!(init["result"]["serverInfo"]["name"], "zen");
     assert_eq!(init["result"]["serverInfo"]["version"], zen_core::VERSION);
     let instructions = init["result"]["instructions"].as_str().unwrap();
     assert!(
-        instructions.contains("Auto mode") && instructions.contains("gemini-3.8-flash"),
+        instructions.contains("Auto mode") && instructions.contains("gpt-5.5"),
         "{instructions}"
     );
-    let pong = replies.iter().find(|r| r["id"] == 2).unwrap();
-    assert_eq!(pong["result"], json!({}));
+    assert_eq!(by_id(2)["result"], json!({}));
+
+    let tools = by_id(3)["result"]["tools"].as_array().unwrap().clone();
+    let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
+    for name in ["chat", "challenge", "apilookup", "listmodels", "version"] {
+        assert!(names.contains(&name), "{names:?}");
+    }
+    let chat = tools.iter().find(|t| t["name"] == "chat").unwrap();
+    assert_eq!(chat["annotations"]["readOnlyHint"], true);
+    assert!(chat["inputSchema"]["properties"]["prompt"].is_object());
+
+    let called = by_id(4)["result"].clone();
+    assert_eq!(called["isError"], false);
+    let output: Value =
+        serde_json::from_str(called["content"][0]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(output["status"], "continuation_available");
+    assert_eq!(output["metadata"]["model_used"], "o3");
+    assert_eq!(server.last_request().unwrap().body["model"], "o3");
+
+    let invalid = by_id(5)["result"].clone();
+    assert_eq!(invalid["isError"], true);
+    assert!(
+        invalid["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("`prompt`")
+    );
+
+    let unknown = by_id(6);
+    assert_eq!(unknown["error"]["code"], -32602);
+    assert!(
+        unknown["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no_such_tool")
+    );
 
     drop(stdin);
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())

@@ -1,0 +1,345 @@
+//! The registry and the simple tools, called the way a client calls them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
+
+use serde_json::{Value, json};
+use zen_core::tools::ToolRegistry;
+use zen_core::{Config, Engine, Error, ErrorKind};
+use zen_testkit::{Behaviour, StandIn};
+
+fn engine_for(server: &StandIn, extra: &[(&str, &str)]) -> Engine {
+    let base = format!("{}/v1", server.url());
+    let mut settings: Vec<(String, String)> = vec![
+        ("OPENAI_API_KEY".into(), "sk".into()),
+        ("OPENAI_BASE_URL".into(), base),
+    ];
+    settings.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    Engine::new(Config::from_map(settings).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn chat_answers_with_a_continuation_offer() {
+    let server = StandIn::start().await.unwrap();
+    let engine = engine_for(&server, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = engine
+        .call_tool(
+            "chat",
+            json!({"prompt": "Is this sound?", "model": "gpt-4.1",
+                   "working_directory_absolute_path": dir.path()}),
+        )
+        .await
+        .unwrap()
+        .into_value();
+    assert_eq!(out["status"], "continuation_available");
+    assert_eq!(out["content_type"], "text");
+    assert!(
+        out["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("Stand-in answer from gpt-4.1")
+    );
+    assert_eq!(out["metadata"]["tool_name"], "chat");
+    assert_eq!(out["metadata"]["model_used"], "gpt-4.1");
+    assert_eq!(out["metadata"]["provider_used"], "openai");
+    assert!(out["metadata"]["input_tokens"].as_u64().unwrap() > 0);
+    let offer = &out["continuation_offer"];
+    assert_eq!(offer["remaining_turns"], 48);
+    let id = offer["continuation_id"].as_str().unwrap();
+
+    // The system prompt is chat's; the continuation carries on.
+    let body = server.last_request().unwrap().body;
+    assert!(
+        body["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("second opinion")
+    );
+    let next = engine
+        .call_tool(
+            "chat",
+            json!({"prompt": "And now?", "continuation_id": id,
+                   "working_directory_absolute_path": dir.path()}),
+        )
+        .await
+        .unwrap()
+        .into_value();
+    assert_eq!(next["continuation_offer"]["remaining_turns"], 46);
+    assert_eq!(
+        next["metadata"]["model_used"], "gpt-4.1",
+        "the conversation's model"
+    );
+}
+
+#[tokio::test]
+async fn chat_saves_generated_code_for_models_allowed_to_write_it() {
+    let server = StandIn::start().await.unwrap();
+    let engine = engine_for(&server, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    server.script(Behaviour {
+        reply: Some(
+            "Here is the plan.\n<GENERATED-CODE>\nFile: src/lib.rs\nfn answer() -> u32 { 42 }\n</GENERATED-CODE>\nApply it."
+                .into(),
+        ),
+        ..Behaviour::default()
+    });
+    let out = engine
+        .call_tool(
+            "chat",
+            json!({"prompt": "Write it", "model": "gpt-5.2",
+                   "working_directory_absolute_path": dir.path()}),
+        )
+        .await
+        .unwrap()
+        .into_value();
+    let saved = dir.path().join("zen_generated.code");
+    let code = std::fs::read_to_string(&saved).unwrap();
+    assert_eq!(code, "File: src/lib.rs\nfn answer() -> u32 { 42 }\n");
+    let content = out["content"].as_str().unwrap();
+    assert!(
+        content.contains("zen_generated.code") && !content.contains("<GENERATED-CODE>"),
+        "{content}"
+    );
+    assert!(content.starts_with("Here is the plan.") && content.ends_with("Apply it."));
+    // Models with code generation get the extra instructions.
+    let system = server.last_request().unwrap().body["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(system.contains("<GENERATED-CODE>"), "{system}");
+
+    // A model without code generation keeps its reply as is.
+    server.script(Behaviour {
+        reply: Some("<GENERATED-CODE>\nx\n</GENERATED-CODE>".into()),
+        ..Behaviour::default()
+    });
+    std::fs::remove_file(&saved).unwrap();
+    let out = engine
+        .call_tool(
+            "chat",
+            json!({"prompt": "Write it", "model": "gpt-4.1",
+                   "working_directory_absolute_path": dir.path()}),
+        )
+        .await
+        .unwrap()
+        .into_value();
+    assert!(!saved.exists());
+    assert!(
+        out["content"]
+            .as_str()
+            .unwrap()
+            .contains("<GENERATED-CODE>")
+    );
+}
+
+#[tokio::test]
+async fn chat_checks_its_arguments() {
+    let server = StandIn::start().await.unwrap();
+    let engine = engine_for(&server, &[]);
+    let field_of = |err: Error| match err {
+        Error::InvalidArguments { field, .. } => field,
+        other => panic!("expected invalid arguments, got {other:?}"),
+    };
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"working_directory_absolute_path": "/tmp"}), "prompt"),
+        (
+            json!({"prompt": 3, "working_directory_absolute_path": "/tmp"}),
+            "prompt",
+        ),
+        (json!({"prompt": "x"}), "working_directory_absolute_path"),
+        (
+            json!({"prompt": "x", "working_directory_absolute_path": "relative/dir"}),
+            "working_directory_absolute_path",
+        ),
+        (
+            json!({"prompt": "x", "working_directory_absolute_path": "/definitely/not/here"}),
+            "working_directory_absolute_path",
+        ),
+        (
+            json!({"prompt": "x", "working_directory_absolute_path": "/tmp", "temprature": 0.2}),
+            "temprature",
+        ),
+        (
+            json!({"prompt": "x", "working_directory_absolute_path": "/tmp", "thinking_mode": "huge"}),
+            "thinking_mode",
+        ),
+        (
+            json!({"prompt": "x", "working_directory_absolute_path": "/tmp", "absolute_file_paths": "a"}),
+            "absolute_file_paths",
+        ),
+    ];
+    for (args, field) in cases {
+        let err = engine.call_tool("chat", args.clone()).await.unwrap_err();
+        assert_eq!(field_of(err), field, "{args}");
+    }
+    let err = engine.call_tool("chat", json!([1, 2])).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArguments);
+    assert!(
+        server.requests().is_empty(),
+        "bad arguments never reach a model"
+    );
+}
+
+#[tokio::test]
+async fn challenge_and_apilookup_need_no_model() {
+    let server = StandIn::start().await.unwrap();
+    let engine = engine_for(&server, &[]);
+    let out = engine
+        .call_tool(
+            "challenge",
+            json!({"prompt": "The cache is always faster."}),
+        )
+        .await
+        .unwrap()
+        .into_value();
+    assert_eq!(out["status"], "challenge_accepted");
+    assert_eq!(out["original_statement"], "The cache is always faster.");
+    let wrapped = out["challenge_prompt"].as_str().unwrap();
+    assert!(
+        wrapped.contains("do not simply agree") && wrapped.ends_with("The cache is always faster.")
+    );
+
+    let out = engine
+        .call_tool("apilookup", json!({"prompt": "tokio 1.x JoinSet API"}))
+        .await
+        .unwrap()
+        .into_value();
+    assert_eq!(out["status"], "web_lookup_needed");
+    assert_eq!(out["user_prompt"], "tokio 1.x JoinSet API");
+    assert!(out["instructions"].as_str().unwrap().contains("web search"));
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn listmodels_and_version_describe_the_setup() {
+    let server = StandIn::start().await.unwrap();
+    let engine = engine_for(&server, &[("OPENAI_ALLOWED_MODELS", "o3,gpt-4.1")]);
+    let out = engine
+        .call_tool("listmodels", json!({}))
+        .await
+        .unwrap()
+        .into_value();
+    assert_eq!(out["status"], "success");
+    let text = out["content"].as_str().unwrap();
+    assert!(text.contains("## OpenAI — 2 model(s) usable"), "{text}");
+    assert!(text.contains("- o3"), "{text}");
+    assert!(
+        text.contains("Restricted by OPENAI_ALLOWED_MODELS"),
+        "{text}"
+    );
+    assert!(text.contains("## Google Gemini — not configured") && text.contains("GEMINI_API_KEY"));
+    assert_eq!(out["metadata"]["configured_providers"], 1);
+
+    let out = engine
+        .call_tool("version", json!({}))
+        .await
+        .unwrap()
+        .into_value();
+    let text = out["content"].as_str().unwrap();
+    assert!(
+        text.starts_with(&format!("zen {}", zen_core::VERSION)),
+        "{text}"
+    );
+    assert!(text.contains("Providers: openai"));
+    assert!(server.requests().is_empty(), "no network call");
+}
+
+#[tokio::test]
+async fn disabled_tools_follow_pal_defaults_and_settings() {
+    let server = StandIn::start().await.unwrap();
+    let default = engine_for(&server, &[]);
+    let names = default.tool_registry().names();
+    for off in [
+        "analyze", "refactor", "testgen", "secaudit", "docgen", "tracer",
+    ] {
+        assert!(!names.contains(&off), "{off} is off by default");
+    }
+    let engine = engine_for(&server, &[("DISABLED_TOOLS", "chat,version,listmodels")]);
+    let names = engine.tool_registry().names();
+    assert!(!names.contains(&"chat"));
+    assert!(
+        names.contains(&"version") && names.contains(&"listmodels"),
+        "can't be disabled"
+    );
+    let err = engine.call_tool("chat", json!({})).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownTool);
+    assert!(err.to_string().contains("DISABLED_TOOLS"), "{err}");
+    let err = engine.call_tool("nonesuch", json!({})).await.unwrap_err();
+    assert!(
+        err.to_string().contains("there is no tool `nonesuch`"),
+        "{err}"
+    );
+
+    let bad = Config::from_map([("DISABLED_TOOLS", "chat,frobnicate")]).unwrap();
+    let err = Engine::new(bad).unwrap_err().to_string();
+    assert!(
+        err.contains("DISABLED_TOOLS") && err.contains("frobnicate"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn model_is_required_only_in_auto_mode() {
+    let server = StandIn::start().await.unwrap();
+    let auto = engine_for(&server, &[]);
+    let chat = auto.tools().into_iter().find(|t| t.name == "chat").unwrap();
+    let required = chat.input_schema["required"].as_array().unwrap();
+    assert!(required.contains(&json!("model")));
+    let description = chat.input_schema["properties"]["model"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(
+        description.contains("gpt-5.5") && description.contains("required in auto mode"),
+        "{description}"
+    );
+
+    let pinned = engine_for(&server, &[("DEFAULT_MODEL", "o3")]);
+    let chat = pinned
+        .tools()
+        .into_iter()
+        .find(|t| t.name == "chat")
+        .unwrap();
+    assert!(
+        !chat.input_schema["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("model"))
+    );
+    assert!(
+        chat.input_schema["properties"]["model"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("default o3")
+    );
+}
+
+#[tokio::test]
+async fn tools_list_with_everything_enabled_stays_small() {
+    let server = StandIn::start().await.unwrap();
+    let engine = engine_for(&server, &[("DISABLED_TOOLS", "chat")]);
+    // Every tool zen has, enabled, described as a client would see it.
+    let all = ToolRegistry::everything();
+    let infos: Vec<Value> = engine
+        .tools()
+        .into_iter()
+        .map(|t| json!({"name": t.name, "description": t.description, "inputSchema": t.input_schema, "annotations": t.annotations}))
+        .collect();
+    let mut listed: Vec<String> = infos
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    listed.push("chat".into());
+    assert_eq!(listed.len(), all.names().len());
+    let chat = engine_for(&server, &[("DISABLED_TOOLS", "version")])
+        .tools()
+        .into_iter()
+        .find(|t| t.name == "chat")
+        .unwrap();
+    let size = serde_json::to_string(&json!({"tools": infos})).unwrap().len()
+        + serde_json::to_string(&json!({"name": chat.name, "description": chat.description, "inputSchema": chat.input_schema, "annotations": chat.annotations})).unwrap().len();
+    assert!(size <= 19 * 1024, "tools/list is {size} bytes");
+}
