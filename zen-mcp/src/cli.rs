@@ -16,6 +16,10 @@ local models) from an MCP client such as Claude Code, Codex CLI or Cursor.
 
 Usage:
   zen-mcp              serve MCP on standard input/output (what an MCP client runs)
+  zen-mcp tools        print the enabled tools (name, description, input schema) as JSON
+  zen-mcp call TOOL 'JSON-ARGS'
+                       run one tool and print its output JSON
+                       (exit 0 on success, 1 on a tool error, 2 on bad usage)
   zen-mcp models       print the usable models as JSON
   zen-mcp doctor       check the configuration and say how to fix each problem
   zen-mcp --version    print the version
@@ -30,6 +34,19 @@ const MODELS_HELP: &str = "\
 zen-mcp models — print the models usable with the current configuration as a
 JSON array: name, provider, aliases, context window, output limit, thinking and
 image support. A custom endpoint (CUSTOM_API_URL) is asked for its models first.
+";
+
+const TOOLS_HELP: &str = "\
+zen-mcp tools — print the enabled tools as a JSON array of {name, description,
+input_schema, annotations}, exactly as MCP clients see them. DISABLED_TOOLS
+decides which are enabled.
+";
+
+const CALL_HELP: &str = "\
+zen-mcp call TOOL 'JSON-ARGS' — run one tool once and print its output JSON.
+JSON-ARGS is a JSON object of the tool's arguments (default {}). Exit status:
+0 when the tool succeeded, 1 when it reported an error, 2 on bad usage.
+Example: zen-mcp call chat '{\"prompt\": \"Review my plan\", \"working_directory_absolute_path\": \"/tmp\"}'
 ";
 
 const DOCTOR_HELP: &str = "\
@@ -63,7 +80,28 @@ pub fn run(args: Vec<String>) -> ExitCode {
             out(DOCTOR_HELP);
             ExitCode::SUCCESS
         }
+        ["tools", "-h" | "--help"] => {
+            out(TOOLS_HELP);
+            ExitCode::SUCCESS
+        }
+        ["call", "-h" | "--help", ..] => {
+            out(CALL_HELP);
+            ExitCode::SUCCESS
+        }
         ["models"] => with_engine(|engine| async move { models(&engine).await }),
+        ["tools"] => with_engine(|engine| async move {
+            let tools = serde_json::to_string_pretty(&engine.tools()).map_err(|e| e.to_string())?;
+            out(&tools);
+            Ok(ExitCode::SUCCESS)
+        }),
+        ["call"] => {
+            err(
+                "zen-mcp call: name the tool, e.g. `zen-mcp call version`; see `zen-mcp call --help`",
+            );
+            ExitCode::from(2)
+        }
+        ["call", tool] => call(tool, "{}"),
+        ["call", tool, args] => call(tool, args),
         ["doctor"] => doctor(),
         [other, ..] => {
             err(&format!(
@@ -125,6 +163,44 @@ where
             ExitCode::FAILURE
         }
     }
+}
+
+fn call(tool: &str, raw_args: &str) -> ExitCode {
+    let args: Value = match serde_json::from_str(raw_args) {
+        Ok(value @ Value::Object(_)) => value,
+        Ok(_) => {
+            err("zen-mcp call: JSON-ARGS must be a JSON object, like '{\"prompt\": \"...\"}'");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            err(&format!("zen-mcp call: JSON-ARGS is not valid JSON ({e})"));
+            return ExitCode::from(2);
+        }
+    };
+    let tool = tool.to_owned();
+    with_engine(|engine| async move {
+        match engine.call_tool(&tool, args).await {
+            Ok(output) => {
+                let failed = output.is_error();
+                out(&serde_json::to_string_pretty(&output).map_err(|e| e.to_string())?);
+                Ok(if failed {
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                })
+            }
+            Err(zen_core::Error::UnknownTool { message, .. }) => {
+                err(&format!("zen-mcp call: {message}"));
+                Ok(ExitCode::from(2))
+            }
+            Err(e) => {
+                let body = json!({"status": "error", "content": e.to_string(), "content_type": "text",
+                                  "metadata": {"tool_name": tool, "error_kind": format!("{:?}", e.kind())}});
+                out(&serde_json::to_string_pretty(&body).map_err(|e| e.to_string())?);
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    })
 }
 
 fn model_json(model: &zen_core::models::ResolvedModel) -> Value {

@@ -82,6 +82,53 @@ async fn models_lists_catalogue_and_endpoint_models() {
 }
 
 #[tokio::test]
+async fn tools_and_call_from_the_command_line() {
+    let server = StandIn::start().await.unwrap();
+    let base = format!("{}/v1", server.url());
+    let env = [("OPENAI_API_KEY", "k"), ("OPENAI_BASE_URL", base.as_str())];
+
+    let (code, out, _) = run(&env, &["tools"]).await;
+    assert_eq!(code, 0);
+    let tools: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert!(
+        tools
+            .iter()
+            .any(|t| t["name"] == "chat" && t["input_schema"].is_object())
+    );
+
+    let (code, out, _) = run(&env, &["call", "version"]).await;
+    assert_eq!(code, 0);
+    let output: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(output["status"], "success");
+
+    let dir = tempfile::tempdir().unwrap();
+    let args = json!({"prompt": "hi", "model": "o3",
+                      "working_directory_absolute_path": dir.path()})
+    .to_string();
+    let (code, out, _) = run(&env, &["call", "chat", &args]).await;
+    assert_eq!(code, 0, "{out}");
+    let output: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(output["status"], "continuation_available");
+
+    // A tool error exits 1 with the error output; bad usage exits 2.
+    let (code, out, _) = run(&env, &["call", "chat", r#"{"prompt": 1}"#]).await;
+    assert_eq!(code, 1);
+    let output: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(output["status"], "error");
+    assert!(output["content"].as_str().unwrap().contains("`prompt`"));
+    for bad in [
+        &["call"][..],
+        &["call", "chat", "{not json"],
+        &["call", "chat", "[1]"],
+        &["call", "nope"],
+    ] {
+        let (code, _, err) = run(&env, bad).await;
+        assert_eq!(code, 2, "{bad:?}: {err}");
+        assert!(!err.is_empty());
+    }
+}
+
+#[tokio::test]
 async fn a_configuration_mistake_is_one_clear_line() {
     let (code, out, err) = run(&[("MAX_CONVERSATION_TURNS", "lots")], &["models"]).await;
     assert_eq!(code, 1);
