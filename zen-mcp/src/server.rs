@@ -1,11 +1,12 @@
 //! The MCP server over stdio: a thin adapter from rmcp to [`zen_core::Engine`].
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
-    ToolAnnotations,
+    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities,
+    ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
@@ -13,16 +14,31 @@ use serde_json::{Value, json};
 use zen_core::tools::ToolInfo;
 use zen_core::{Engine, Error};
 
+/// How often a client that asked for progress hears that a call is still
+/// running, unless `ZEN_PROGRESS_INTERVAL_SECS` says otherwise.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
 /// The MCP face of an engine.
 #[derive(Debug, Clone)]
 pub struct ZenServer {
     engine: Engine,
+    progress_every: Duration,
 }
 
 impl ZenServer {
     /// Wraps an engine.
     pub fn new(engine: Engine) -> Self {
-        ZenServer { engine }
+        let progress_every = engine
+            .config()
+            .settings
+            .get("ZEN_PROGRESS_INTERVAL_SECS")
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|secs| secs.is_finite() && *secs > 0.0 && *secs <= 10.0)
+            .map_or(PROGRESS_EVERY, Duration::from_secs_f64);
+        ZenServer {
+            engine,
+            progress_every,
+        }
     }
 
     fn instructions(&self) -> String {
@@ -77,10 +93,45 @@ impl ServerHandler for ZenServer {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let args = request.arguments.map_or(Value::Null, Value::Object);
-        let result = match self.engine.call_tool(&request.name, args).await {
+        let token = request
+            .meta
+            .as_ref()
+            .and_then(|m| m.get_progress_token())
+            .or_else(|| context.meta.get_progress_token());
+        let call = self.engine.call_tool(&request.name, args);
+        tokio::pin!(call);
+        let started = Instant::now();
+        let mut ticks = tokio::time::interval(self.progress_every);
+        ticks.tick().await;
+        let mut sent = 0u32;
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut call => break outcome,
+                // Dropping the call aborts the request to the provider.
+                () = context.ct.cancelled() => {
+                    tracing::info!("call to {} cancelled by the client", request.name);
+                    return Err(ErrorData::internal_error("the client cancelled the call", None));
+                }
+                _ = ticks.tick(), if token.is_some() => {
+                    sent += 1;
+                    if let Some(token) = token.clone() {
+                        let progress = ProgressNotificationParam::new(token, f64::from(sent))
+                            .with_message(format!(
+                                "{} is still working ({}s)",
+                                request.name,
+                                started.elapsed().as_secs()
+                            ));
+                        if let Err(err) = context.peer.notify_progress(progress).await {
+                            tracing::debug!("could not send progress: {err}");
+                        }
+                    }
+                }
+            }
+        };
+        let result = match outcome {
             Ok(output) => {
                 let is_error = output.is_error();
                 let text = output.into_value().to_string();

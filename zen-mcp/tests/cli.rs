@@ -290,3 +290,127 @@ async fn speaks_mcp_on_stdio() {
         "the server exits cleanly when the client closes stdin"
     );
 }
+
+/// Reads JSON-RPC lines until `done` says enough, within a bound.
+async fn read_until(
+    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    seen: &mut Vec<Value>,
+    done: impl Fn(&[Value]) -> bool,
+) {
+    for _ in 0..200 {
+        if done(seen) {
+            return;
+        }
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("no message in time")
+            .unwrap()
+            .expect("stdout closed early");
+        seen.push(serde_json::from_str(&line).expect("stdout carries only JSON-RPC"));
+    }
+    panic!("gave up waiting: {seen:#?}");
+}
+
+#[tokio::test]
+async fn slow_calls_report_progress_and_never_block_other_requests() {
+    let server = StandIn::start().await.unwrap();
+    let base = format!("{}/v1", server.url());
+    let dir = tempfile::tempdir().unwrap();
+    let workdir = dir.path().to_str().unwrap().to_owned();
+    let mut child = zen(
+        &[
+            ("OPENAI_API_KEY", "k"),
+            ("OPENAI_BASE_URL", &base),
+            ("ZEN_PROGRESS_INTERVAL_SECS", "0.2"),
+        ],
+        dir.path(),
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // The first model call is slow; the second is cancelled while slow.
+    server.script(zen_testkit::Behaviour {
+        delay_ms: Some(1500),
+        ..Default::default()
+    });
+    server.script(zen_testkit::Behaviour {
+        delay_ms: Some(20_000),
+        ..Default::default()
+    });
+    let chat = |id: i64, token: &str| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+            "name": "chat", "_meta": {"progressToken": token},
+            "arguments": {"prompt": "slow one", "model": "o3", "working_directory_absolute_path": workdir}}})
+    };
+    let messages = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "test", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        chat(2, "slow-1"),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "ping"}),
+    ];
+    for message in &messages {
+        stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+    stdin.flush().await.unwrap();
+    let mut seen = Vec::new();
+    read_until(&mut lines, &mut seen, |s| s.iter().any(|m| m["id"] == 2)).await;
+    let position = |pred: &dyn Fn(&Value) -> bool| seen.iter().position(|m| pred(m)).unwrap();
+    let pong = position(&|m| m["id"] == 3);
+    let result = position(&|m| m["id"] == 2);
+    assert!(
+        pong < result,
+        "the ping is answered while the model call runs"
+    );
+    let progress: Vec<&Value> = seen
+        .iter()
+        .filter(|m| {
+            m["method"] == "notifications/progress" && m["params"]["progressToken"] == "slow-1"
+        })
+        .collect();
+    assert!(progress.len() >= 2, "progress while waiting: {seen:#?}");
+    assert_eq!(seen[result]["result"]["isError"], false);
+
+    // Cancel the second slow call: no result comes, and the server carries on.
+    let second = chat(4, "slow-2");
+    stdin
+        .write_all(format!("{second}\n").as_bytes())
+        .await
+        .unwrap();
+    stdin.flush().await.unwrap();
+    read_until(&mut lines, &mut seen, |s| {
+        s.iter().any(|m| m["params"]["progressToken"] == "slow-2")
+    })
+    .await;
+    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                        "params": {"requestId": 4, "reason": "changed my mind"}});
+    let ping = json!({"jsonrpc": "2.0", "id": 5, "method": "ping"});
+    for message in [cancel, ping] {
+        stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+    stdin.flush().await.unwrap();
+    read_until(&mut lines, &mut seen, |s| s.iter().any(|m| m["id"] == 5)).await;
+    assert!(
+        !seen
+            .iter()
+            .any(|m| m["id"] == 4 && m.get("result").is_some()),
+        "a cancelled call gives no result"
+    );
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+}
