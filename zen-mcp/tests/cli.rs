@@ -363,7 +363,7 @@ async fn slow_calls_report_progress_and_never_block_other_requests() {
     stdin.flush().await.unwrap();
     let mut seen = Vec::new();
     read_until(&mut lines, &mut seen, |s| s.iter().any(|m| m["id"] == 2)).await;
-    let position = |pred: &dyn Fn(&Value) -> bool| seen.iter().position(|m| pred(m)).unwrap();
+    let position = |pred: &dyn Fn(&Value) -> bool| seen.iter().position(pred).unwrap();
     let pong = position(&|m| m["id"] == 3);
     let result = position(&|m| m["id"] == 2);
     assert!(
