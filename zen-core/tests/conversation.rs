@@ -31,8 +31,20 @@ async fn stored_threads_come_back_and_unknown_ids_are_none() {
     store.insert(thread.clone()).await.unwrap();
     assert_eq!(store.get(id).await.unwrap(), Some(thread));
     assert_eq!(store.get(ContinuationId::new()).await.unwrap(), None);
+    let newer = thread_with(1, 10);
+    let newer_id = newer.id;
+    store.insert(newer).await.unwrap();
+    let recent: Vec<ContinuationId> = store
+        .recent(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(recent, vec![newer_id, id]);
+    assert_eq!(store.recent(1).await.unwrap().len(), 1);
     let usage = store.usage().await;
-    assert_eq!(usage.threads, 1);
+    assert_eq!(usage.threads, 2);
     assert!(usage.bytes > 0);
 }
 

@@ -4,15 +4,24 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities,
-    ServerConfig, Tool, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
+    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 use serde_json::{Value, json};
 use zen_core::tools::ToolInfo;
 use zen_core::{Engine, Error};
+
+/// The resource listing recent conversations.
+const THREADS_URI: &str = "zen://threads";
+
+/// How many conversations the resource list shows.
+const RESOURCE_THREADS: usize = 50;
 
 /// How often a client that asked for progress hears that a call is still
 /// running, unless `ZEN_PROGRESS_INTERVAL_SECS` says otherwise.
@@ -74,9 +83,180 @@ impl ZenServer {
 
 impl ServerHandler for ZenServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("zen", zen_core::VERSION))
-            .with_instructions(self.instructions())
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_prompts()
+                .build(),
+        )
+        .with_server_info(Implementation::new("zen", zen_core::VERSION))
+        .with_instructions(self.instructions())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let threads = self
+            .engine
+            .store()
+            .recent(RESOURCE_THREADS)
+            .await
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        let mut resources = vec![
+            Resource::new(THREADS_URI, "threads")
+                .with_description("Recent conversations, with the continuation_id of each")
+                .with_mime_type("text/markdown"),
+        ];
+        resources.extend(threads.iter().map(|t| {
+            Resource::new(format!("{THREADS_URI}/{}", t.id), t.title())
+                .with_description(format!("{} turns", t.turns.len()))
+                .with_mime_type("text/markdown")
+        }));
+        Ok(ListResourcesResult {
+            resources,
+            ..ListResourcesResult::default()
+        })
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult {
+            resource_templates: vec![ResourceTemplate::new(
+                format!("{THREADS_URI}/{{continuation_id}}"),
+                "thread",
+            )],
+            ..ListResourceTemplatesResult::default()
+        })
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let uri = request.uri.as_str();
+        let text = if uri == THREADS_URI {
+            let threads = self
+                .engine
+                .store()
+                .recent(RESOURCE_THREADS)
+                .await
+                .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+            let mut text = String::from(
+                "# Recent conversations\n\nPass a continuation_id to any tool to carry a conversation on.\n\n",
+            );
+            if threads.is_empty() {
+                text.push_str("(none yet)\n");
+            }
+            for t in &threads {
+                text.push_str(&format!(
+                    "- `{}` — {} ({} turns)\n",
+                    t.id,
+                    t.title(),
+                    t.turns.len()
+                ));
+            }
+            text
+        } else if let Some(id) = uri.strip_prefix(&format!("{THREADS_URI}/")) {
+            let chain = self
+                .engine
+                .conversation(id)
+                .await
+                .map_err(|e| ErrorData::resource_not_found(e.to_string(), None))?;
+            chain
+                .iter()
+                .map(zen_core::conversation::Thread::transcript)
+                .collect::<Vec<_>>()
+                .join("\n---\n\n")
+        } else {
+            return Err(ErrorData::resource_not_found(
+                format!(
+                    "no resource {uri}; zen serves {THREADS_URI} and {THREADS_URI}/<continuation_id>"
+                ),
+                None,
+            ));
+        };
+        Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri)]).into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let request_arg = || {
+            vec![
+                PromptArgument::new("request")
+                    .with_description("What you want done")
+                    .with_required(false),
+            ]
+        };
+        let mut prompts: Vec<Prompt> = self
+            .engine
+            .tools()
+            .into_iter()
+            .map(|t| Prompt::new(t.name, Some(t.description), Some(request_arg())))
+            .collect();
+        prompts.push(Prompt::new(
+            "continue",
+            Some("Carry on the last zen conversation with its continuation_id"),
+            Some(request_arg()),
+        ));
+        Ok(ListPromptsResult {
+            prompts,
+            ..ListPromptsResult::default()
+        })
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let asked = request
+            .arguments
+            .as_ref()
+            .and_then(|a| a.get("request"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        let text = if request.name == "continue" {
+            let last = self
+                .engine
+                .store()
+                .recent(1)
+                .await
+                .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+            match last.first() {
+                Some(t) => format!(
+                    "Continue the zen conversation \"{}\" by calling a zen tool with continuation_id {}. {asked}",
+                    t.title(),
+                    t.id
+                ),
+                None => format!(
+                    "There is no zen conversation to continue yet; start one with the chat tool. {asked}"
+                ),
+            }
+        } else if self.engine.tool_registry().get(&request.name).is_ok() {
+            format!("Use zen's {} tool. {asked}", request.name)
+        } else {
+            return Err(ErrorData::invalid_params(
+                format!("there is no prompt `{}`", request.name),
+                None,
+            ));
+        };
+        Ok(GetPromptResult::new(vec![PromptMessage::new_text(
+            rmcp::model::Role::User,
+            text.trim_end(),
+        )])
+        .into())
     }
 
     async fn list_tools(

@@ -414,3 +414,135 @@ async fn slow_calls_report_progress_and_never_block_other_requests() {
         .unwrap();
     assert!(status.success());
 }
+
+#[tokio::test]
+async fn conversations_are_resources_and_tools_are_prompts() {
+    let server = StandIn::start().await.unwrap();
+    let base = format!("{}/v1", server.url());
+    let dir = tempfile::tempdir().unwrap();
+    let workdir = dir.path().to_str().unwrap().to_owned();
+    let mut child = zen(
+        &[("OPENAI_API_KEY", "k"), ("OPENAI_BASE_URL", &base)],
+        dir.path(),
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let mut send = async |message: Value| {
+        stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .unwrap();
+        stdin.flush().await.unwrap();
+    };
+    send(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"}}}),
+    )
+    .await;
+    send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+    send(
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "chat",
+        "arguments": {"prompt": "Remember the number 7", "model": "o3",
+                      "working_directory_absolute_path": workdir}}}),
+    )
+    .await;
+    read_until(&mut lines, &mut seen, |s| s.iter().any(|m| m["id"] == 2)).await;
+    let init = seen.iter().find(|m| m["id"] == 1).unwrap();
+    assert!(init["result"]["capabilities"]["resources"].is_object());
+    assert!(init["result"]["capabilities"]["prompts"].is_object());
+    let output: Value = serde_json::from_str(
+        seen.iter().find(|m| m["id"] == 2).unwrap()["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let id = output["continuation_offer"]["continuation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    send(json!({"jsonrpc": "2.0", "id": 3, "method": "resources/list"})).await;
+    send(
+        json!({"jsonrpc": "2.0", "id": 4, "method": "resources/read",
+                "params": {"uri": format!("zen://threads/{id}")}}),
+    )
+    .await;
+    send(
+        json!({"jsonrpc": "2.0", "id": 5, "method": "resources/read",
+                "params": {"uri": "zen://threads"}}),
+    )
+    .await;
+    send(json!({"jsonrpc": "2.0", "id": 6, "method": "prompts/list"})).await;
+    send(json!({"jsonrpc": "2.0", "id": 7, "method": "prompts/get",
+                "params": {"name": "continue", "arguments": {"request": "What was the number?"}}}))
+    .await;
+    send(
+        json!({"jsonrpc": "2.0", "id": 8, "method": "resources/read",
+                "params": {"uri": "zen://threads/not-a-uuid"}}),
+    )
+    .await;
+    read_until(&mut lines, &mut seen, |s| {
+        (3..=8).all(|id| s.iter().any(|m| m["id"] == id))
+    })
+    .await;
+    let by_id = |id: i64| seen.iter().find(|m| m["id"] == id).unwrap().clone();
+
+    let resources = by_id(3)["result"]["resources"].as_array().unwrap().clone();
+    let uris: Vec<&str> = resources.iter().filter_map(|r| r["uri"].as_str()).collect();
+    assert!(uris.contains(&"zen://threads"));
+    assert!(
+        uris.contains(&format!("zen://threads/{id}").as_str()),
+        "{uris:?}"
+    );
+
+    let transcript = by_id(4)["result"]["contents"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(transcript.contains("Remember the number 7"), "{transcript}");
+    assert!(
+        transcript.contains("Stand-in answer from o3"),
+        "{transcript}"
+    );
+    let index = by_id(5)["result"]["contents"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(index.contains(&id), "{index}");
+
+    let prompts = by_id(6)["result"]["prompts"].as_array().unwrap().clone();
+    let names: Vec<&str> = prompts.iter().filter_map(|p| p["name"].as_str()).collect();
+    assert!(
+        names.contains(&"chat") && names.contains(&"continue"),
+        "{names:?}"
+    );
+    let text = by_id(7)["result"]["messages"][0]["content"]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        text.contains(&id) && text.contains("What was the number?"),
+        "{text}"
+    );
+    assert!(
+        by_id(8)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not-a-uuid")
+    );
+
+    drop(send);
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+}

@@ -92,6 +92,16 @@ impl ConversationStore for MemoryStore {
         }
     }
 
+    async fn recent(&self, limit: usize) -> Result<Vec<Thread>> {
+        let mut threads: Vec<Arc<Thread>> = self.cache.iter().map(|(_, thread)| thread).collect();
+        threads.sort_by_key(|t| std::cmp::Reverse(t.updated_at));
+        Ok(threads
+            .into_iter()
+            .take(limit)
+            .map(|t| (*t).clone())
+            .collect())
+    }
+
     async fn usage(&self) -> StoreUsage {
         self.cache.run_pending_tasks().await;
         StoreUsage {

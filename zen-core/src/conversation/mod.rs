@@ -84,6 +84,10 @@ pub trait ConversationStore: Send + Sync + fmt::Debug {
 
     /// How much the store holds now.
     async fn usage(&self) -> StoreUsage;
+
+    /// Up to `limit` threads, most recently updated first, without counting
+    /// as use (so listing never keeps a thread alive).
+    async fn recent(&self, limit: usize) -> Result<Vec<Thread>>;
 }
 
 /// Loads thread `id` and its ancestors, oldest first. A cycle or a chain deeper

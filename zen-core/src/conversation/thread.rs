@@ -121,6 +121,53 @@ impl Thread {
             + self.turns.iter().map(Turn::weight).sum::<u64>()
     }
 
+    /// A short title: the tool and the opening of the first request.
+    pub fn title(&self) -> String {
+        let opening: String = self
+            .turns
+            .first()
+            .map(|t| t.content.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+            .chars()
+            .take(60)
+            .collect();
+        format!("{}: {opening}", self.tool_name)
+    }
+
+    /// The conversation as readable Markdown: each turn with who spoke, when,
+    /// and the files it attached.
+    pub fn transcript(&self) -> String {
+        let stamp = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();
+        let mut text = format!(
+            "# Conversation {}\n\nStarted with `{}` at {}; last turn {}; {} turns.\n",
+            self.id,
+            self.tool_name,
+            stamp(self.created_at),
+            stamp(self.updated_at),
+            self.turns.len()
+        );
+        if let Some(parent) = self.parent_id {
+            text.push_str(&format!("Continues conversation {parent}.\n"));
+        }
+        for (i, turn) in self.turns.iter().enumerate() {
+            let who = match turn.role {
+                Role::User => "Agent".to_owned(),
+                Role::Assistant => turn.model_name.clone().unwrap_or_else(|| "Model".into()),
+            };
+            let tool = turn.tool_name.as_deref().unwrap_or("?");
+            text.push_str(&format!(
+                "\n## Turn {} — {who} via {tool} ({})\n\n{}\n",
+                i + 1,
+                stamp(turn.timestamp),
+                turn.content
+            ));
+            if !turn.files.is_empty() {
+                text.push_str(&format!("\nFiles: {}\n", turn.files.join(", ")));
+            }
+        }
+        text
+    }
+
     /// The last turn a model answered, if any.
     pub fn last_assistant_turn(&self) -> Option<&Turn> {
         self.turns.iter().rev().find(|t| t.role == Role::Assistant)
