@@ -16,6 +16,9 @@ local models) from an MCP client such as Claude Code, Codex CLI or Cursor.
 
 Usage:
   zen-mcp              serve MCP on standard input/output (what an MCP client runs)
+  zen-mcp serve --http HOST:PORT
+                       serve MCP over streamable HTTP at http://HOST:PORT/mcp
+                       (with GET /health; see `zen-mcp serve --help`)
   zen-mcp tools        print the enabled tools (name, description, input schema) as JSON
   zen-mcp call TOOL 'JSON-ARGS'
                        run one tool and print its output JSON
@@ -34,6 +37,16 @@ const MODELS_HELP: &str = "\
 zen-mcp models — print the models usable with the current configuration as a
 JSON array: name, provider, aliases, context window, output limit, thinking and
 image support. A custom endpoint (CUSTOM_API_URL) is asked for its models first.
+";
+
+const SERVE_HELP: &str = "\
+zen-mcp serve [--http HOST:PORT] — serve MCP. Without --http, on standard
+input/output. With --http, over streamable HTTP at http://HOST:PORT/mcp, many
+clients at once, plus GET /health (JSON: version, providers, uptime). Only
+requests naming a local host are served (add others with
+ZEN_HTTP_ALLOWED_HOSTS, origins with ZEN_HTTP_ALLOWED_ORIGINS); with
+ZEN_HTTP_TOKEN set, /mcp also wants `Authorization: Bearer <token>`.
+Port 0 picks a free port; the address is printed on standard error.
 ";
 
 const TOOLS_HELP: &str = "\
@@ -64,6 +77,22 @@ pub fn run(args: Vec<String>) -> ExitCode {
                 .await
                 .map(|()| ExitCode::SUCCESS)
         }),
+        ["serve", "-h" | "--help"] => {
+            out(SERVE_HELP);
+            ExitCode::SUCCESS
+        }
+        ["serve", "--http", addr] => {
+            let addr = (*addr).to_owned();
+            with_engine(|engine| async move {
+                crate::http::serve(engine, &addr)
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
+            })
+        }
+        ["serve", "--http"] => {
+            err("zen-mcp serve --http: give the address to listen on, e.g. 127.0.0.1:8765");
+            ExitCode::from(2)
+        }
         ["-V" | "--version"] => {
             out(&format!("zen-mcp {}", zen_core::VERSION));
             ExitCode::SUCCESS

@@ -3,6 +3,7 @@
 #![deny(clippy::print_stdout)]
 
 mod cli;
+mod http;
 mod server;
 
 use std::process::ExitCode;

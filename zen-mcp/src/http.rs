@@ -1,0 +1,183 @@
+//! MCP over streamable HTTP at `/mcp`, with `/health`.
+//!
+//! Requests must name a local host (`localhost`, `127.0.0.1`, `::1`, or one in
+//! `ZEN_HTTP_ALLOWED_HOSTS`) and, when they carry an `Origin`, come from a
+//! local page (or one in `ZEN_HTTP_ALLOWED_ORIGINS`): this keeps web pages the
+//! user visits from driving the server (DNS rebinding). With `ZEN_HTTP_TOKEN`
+//! set, `/mcp` also wants `Authorization: Bearer <token>`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::json;
+use zen_core::Engine;
+
+use crate::server::ZenServer;
+
+#[derive(Debug, Clone)]
+struct Guard {
+    hosts: Vec<String>,
+    origins: Vec<String>,
+    token: Option<String>,
+    engine: Engine,
+    started: Instant,
+}
+
+/// Serves MCP over HTTP on `addr` until the process is stopped.
+pub async fn serve(engine: Engine, addr: &str) -> Result<(), String> {
+    let addr: SocketAddr = addr.parse().map_err(|_| {
+        format!("`{addr}` is not an address to listen on; use HOST:PORT, e.g. 127.0.0.1:8765")
+    })?;
+    let settings = &engine.config().settings;
+    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
+    hosts.extend(settings.list("ZEN_HTTP_ALLOWED_HOSTS").unwrap_or_default());
+    let origins = settings
+        .list("ZEN_HTTP_ALLOWED_ORIGINS")
+        .unwrap_or_default();
+    let token = settings.get("ZEN_HTTP_TOKEN").map(str::to_owned);
+    if !addr.ip().is_loopback() && token.is_none() {
+        tracing::warn!(
+            "listening on {addr} without ZEN_HTTP_TOKEN: anyone who can reach it and names an \
+             allowed host can use your API keys"
+        );
+    }
+    let guard = Guard {
+        hosts,
+        origins,
+        token,
+        engine: engine.clone(),
+        started: Instant::now(),
+    };
+
+    let config = StreamableHttpServerConfig::default().with_allowed_hosts(guard.hosts.clone());
+    let mcp_engine = engine.clone();
+    let mcp = StreamableHttpService::new(
+        move || Ok(ZenServer::new(mcp_engine.clone())),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let app = Router::new()
+        .nest_service("/mcp", mcp)
+        .route("/health", get(health))
+        .layer(middleware::from_fn_with_state(guard.clone(), check))
+        .with_state(guard);
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("can't listen on {addr}: {e}"))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("can't read the bound address: {e}"))?;
+    // The one line scripts wait for: where the server is.
+    eprintln!("zen-mcp listening on http://{bound}/mcp");
+    tracing::info!("serving MCP at http://{bound}/mcp");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| format!("the HTTP server stopped: {e}"))
+}
+
+/// Host, Origin and token checks, before anything else runs.
+async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    if let Some(problem) = guard.refusal(headers, request.uri().path()) {
+        return problem;
+    }
+    next.run(request).await
+}
+
+impl Guard {
+    fn refusal(&self, headers: &HeaderMap, path: &str) -> Option<Response> {
+        let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+        let host = text(header::HOST).map(host_name).unwrap_or_default();
+        if !self.hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+            return Some(refuse(
+                StatusCode::FORBIDDEN,
+                &format!("host `{host}` is not allowed; add it to ZEN_HTTP_ALLOWED_HOSTS"),
+            ));
+        }
+        if let Some(origin) = text(header::ORIGIN) {
+            let local = origin
+                .split_once("://")
+                .map(|(_, rest)| host_name(rest))
+                .is_some_and(|h| ["localhost", "127.0.0.1", "::1"].contains(&h.as_str()));
+            if !local && !self.origins.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
+                return Some(refuse(
+                    StatusCode::FORBIDDEN,
+                    &format!(
+                        "origin `{origin}` is not allowed; add it to ZEN_HTTP_ALLOWED_ORIGINS"
+                    ),
+                ));
+            }
+        }
+        if path.starts_with("/mcp")
+            && let Some(token) = &self.token
+        {
+            let given = text(header::AUTHORIZATION).and_then(|v| v.strip_prefix("Bearer "));
+            if given != Some(token.as_str()) {
+                return Some(refuse(
+                    StatusCode::UNAUTHORIZED,
+                    "missing or wrong bearer token; send Authorization: Bearer <ZEN_HTTP_TOKEN>",
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// The host part of `host[:port]` or `[v6]:port`, lowercase.
+fn host_name(value: &str) -> String {
+    let value = value.split('/').next().unwrap_or_default();
+    let host = match value.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => value.rsplit_once(':').map_or(value, |(h, _)| h),
+    };
+    host.to_ascii_lowercase()
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({"error": message}))).into_response()
+}
+
+async fn health(State(guard): State<Guard>) -> axum::Json<serde_json::Value> {
+    let engine = &guard.engine;
+    let providers: Vec<&str> = engine
+        .config()
+        .providers
+        .iter()
+        .map(|p| p.kind.id())
+        .collect();
+    axum::Json(json!({
+        "status": "ok",
+        "version": zen_core::VERSION,
+        "providers": providers,
+        "models": engine.models().len(),
+        "tools": engine.tool_registry().names().len(),
+        "uptime_seconds": guard.started.elapsed().as_secs(),
+        "conversations": engine.store().usage().await,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_name;
+
+    #[test]
+    fn host_names_drop_ports() {
+        assert_eq!(host_name("127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(host_name("LocalHost"), "localhost");
+        assert_eq!(host_name("[::1]:9000"), "::1");
+        assert_eq!(host_name("evil.example:80/path"), "evil.example");
+    }
+}
