@@ -538,7 +538,6 @@ async fn conversations_are_resources_and_tools_are_prompts() {
             .contains("not-a-uuid")
     );
 
-    drop(send);
     drop(stdin);
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
