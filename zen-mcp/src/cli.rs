@@ -152,16 +152,40 @@ fn err(text: &str) {
 }
 
 fn init_logging(config: &Config) {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
     // LOG_LEVEL sets zen's own verbosity; libraries only report warnings.
     let level = config.log_level.as_filter();
-    let filter =
+    let filter = || {
         tracing_subscriber::EnvFilter::try_new(format!("warn,zen_core={level},zen_mcp={level}"))
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
+    };
+    // Logs go to standard error (stdout carries the protocol), and also to
+    // ZEN_LOG_FILE when it is set.
+    let file =
+        config.settings.get("ZEN_LOG_FILE").and_then(|path| {
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                Ok(file) => Some(file),
+                Err(e) => {
+                    err(&format!(
+                        "zen-mcp: can't open ZEN_LOG_FILE {path}: {e}; logging to stderr only"
+                    ));
+                    None
+                }
+            }
+        });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_ansi(false);
+    let _ = match file {
+        Some(file) => builder
+            .with_writer(std::io::stderr.and(std::sync::Mutex::new(file)))
+            .try_init(),
+        None => builder.with_writer(std::io::stderr).try_init(),
+    };
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {

@@ -545,3 +545,37 @@ async fn conversations_are_resources_and_tools_are_prompts() {
         .unwrap();
     assert!(status.success());
 }
+
+#[tokio::test]
+async fn logs_can_also_go_to_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("zen.log");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = format!("http://127.0.0.1:{port}/v1");
+    let (code, out, err) = run(
+        &[
+            ("CUSTOM_API_URL", &dead),
+            ("ZEN_LOG_FILE", log.to_str().unwrap()),
+        ],
+        &["models"],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.trim_start().starts_with('['),
+        "stdout holds only the result"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("custom endpoint did not list its models"),
+        "{logged}"
+    );
+    assert!(
+        err.contains("custom endpoint did not list its models"),
+        "{err}"
+    );
+}
