@@ -293,7 +293,7 @@ async fn model_is_required_only_in_auto_mode() {
         .as_str()
         .unwrap();
     assert!(
-        description.contains("gpt-5.5") && description.contains("required in auto mode"),
+        description.contains("gpt-6.1-sol") && description.contains("listmodels"),
         "{description}"
     );
 
@@ -313,33 +313,80 @@ async fn model_is_required_only_in_auto_mode() {
         chat.input_schema["properties"]["model"]["description"]
             .as_str()
             .unwrap()
-            .contains("default o3")
+            .contains("Default o3")
     );
 }
 
 #[tokio::test]
 async fn tools_list_with_everything_enabled_stays_small() {
     let server = StandIn::start().await.unwrap();
-    let engine = engine_for(&server, &[("DISABLED_TOOLS", "chat")]);
-    // Every tool zen has, enabled, described as a client would see it.
-    let all = ToolRegistry::everything();
-    let infos: Vec<Value> = engine
-        .tools()
-        .into_iter()
-        .map(|t| json!({"name": t.name, "description": t.description, "inputSchema": t.input_schema, "annotations": t.annotations}))
-        .collect();
-    let mut listed: Vec<String> = infos
+    // All eighteen tools on (DISABLED_TOOLS may only name tools that can't be
+    // disabled), with two providers' models listed in `model`.
+    let base = server.url();
+    let engine = engine_for(
+        &server,
+        &[
+            ("DISABLED_TOOLS", "version"),
+            ("GEMINI_API_KEY", "g"),
+            ("GEMINI_BASE_URL", &base),
+        ],
+    );
+    let tools = engine.tools();
+    assert_eq!(
+        tools.len(),
+        18,
+        "{:?}",
+        tools.iter().map(|t| &t.name).collect::<Vec<_>>()
+    );
+    assert_eq!(ToolRegistry::everything().names().len(), 18);
+    let listed: Vec<Value> = tools
         .iter()
-        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .map(|t| {
+            json!({"name": t.name, "description": t.description,
+                        "inputSchema": t.input_schema, "annotations": t.annotations})
+        })
         .collect();
-    listed.push("chat".into());
-    assert_eq!(listed.len(), all.names().len());
-    let chat = engine_for(&server, &[("DISABLED_TOOLS", "version")])
-        .tools()
-        .into_iter()
-        .find(|t| t.name == "chat")
-        .unwrap();
-    let size = serde_json::to_string(&json!({"tools": infos})).unwrap().len()
-        + serde_json::to_string(&json!({"name": chat.name, "description": chat.description, "inputSchema": chat.input_schema, "annotations": chat.annotations})).unwrap().len();
+    let size = serde_json::to_string(&json!({"tools": listed}))
+        .unwrap()
+        .len();
+    for t in &listed {
+        eprintln!("{:>6} {}", t.to_string().len(), t["name"]);
+    }
+    eprintln!("{size:>6} total");
     assert!(size <= 19 * 1024, "tools/list is {size} bytes");
+}
+
+#[tokio::test]
+async fn long_outputs_are_cut_to_the_clients_limit() {
+    let server = StandIn::start().await.unwrap();
+    let engine = engine_for(&server, &[("MAX_MCP_OUTPUT_TOKENS", "2000")]);
+    server.script(Behaviour {
+        reply: Some("word ".repeat(5000)),
+        ..Behaviour::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = engine
+        .call_tool(
+            "chat",
+            json!({"prompt": "talk a lot", "model": "o3", "working_directory_absolute_path": dir.path()}),
+        )
+        .await
+        .unwrap();
+    let text = out.0.to_string();
+    assert!(
+        zen_core::tokens::estimate_tokens(&text) <= 2000,
+        "{} tokens",
+        zen_core::tokens::estimate_tokens(&text)
+    );
+    assert_eq!(out.0["metadata"]["truncated"], true);
+    assert!(
+        out.0["content"]
+            .as_str()
+            .unwrap()
+            .contains("MAX_MCP_OUTPUT_TOKENS")
+    );
+    assert!(
+        out.0["continuation_offer"].is_object(),
+        "the rest of the output survives"
+    );
 }

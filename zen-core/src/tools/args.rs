@@ -70,6 +70,17 @@ fn compact(value: &mut Value) {
         Value::Object(map) => {
             map.remove("title");
             map.remove("$schema");
+            // Unknown fields are refused when a call is checked; saying so in
+            // every schema would only cost the client's context.
+            map.remove("additionalProperties");
+            let empty_default = matches!(map.get("default"), Some(Value::Null))
+                || matches!(map.get("default"), Some(Value::Array(a)) if a.is_empty());
+            if empty_default {
+                map.remove("default");
+            }
+            if let Some(Value::Array(options)) = map.get_mut("enum") {
+                options.retain(|o| !o.is_null());
+            }
             if let Some(Value::String(format)) = map.get("format")
                 && matches!(
                     format.as_str(),
@@ -169,22 +180,24 @@ pub(super) fn with_model_field(mut schema: Value, uses_model: bool, engine: &Eng
         return schema;
     }
     let auto = engine.config().is_auto_mode();
-    let names: Vec<String> = engine.models().into_iter().map(|m| m.api_name).collect();
-    let shown: Vec<&str> = names.iter().take(30).map(String::as_str).collect();
-    let more = names.len().saturating_sub(shown.len());
+    // The strongest few, by capability; listmodels has the rest.
+    let mut models = engine.models();
+    models.sort_by_key(|m| std::cmp::Reverse(m.spec.capability_rank()));
+    let shown: Vec<&str> = models.iter().take(6).map(|m| m.api_name.as_str()).collect();
+    let more = models.len().saturating_sub(shown.len());
+    // In auto mode `required` says the model must be named.
     let mut description = if auto {
-        "Model to use (required in auto mode). ".to_owned()
+        "Name or alias: ".to_owned()
     } else {
-        format!("Model to use; default {}. ", engine.config().default_model)
+        format!("Default {}; or: ", engine.config().default_model)
     };
     if shown.is_empty() {
-        description.push_str("No model is configured yet.");
+        description.push_str("No model is configured.");
     } else {
-        description.push_str(&format!("Available: {}", shown.join(", ")));
+        description.push_str(&shown.join(", "));
         if more > 0 {
-            description.push_str(&format!(" (+{more} more: listmodels)"));
+            description.push_str(&format!(" +{more} (listmodels)"));
         }
-        description.push('.');
     }
     if let Some(Value::Object(props)) = object.get_mut("properties") {
         props.insert(

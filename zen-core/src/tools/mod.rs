@@ -4,8 +4,12 @@
 //! the enabled ones.
 
 mod args;
+mod clink;
+mod consensus;
 mod output;
+mod planner;
 mod simple;
+mod workflow;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -113,7 +117,12 @@ pub struct ToolRegistry {
 impl ToolRegistry {
     /// Every tool zen has, whether enabled or not.
     pub fn all() -> Vec<Arc<dyn Tool>> {
-        simple::tools()
+        let mut tools = simple::tools();
+        tools.extend(workflow::tools());
+        tools.extend(planner::tools());
+        tools.extend(consensus::tools());
+        tools.extend(clink::tools());
+        tools
     }
 
     /// The tools enabled by `config` (`DISABLED_TOOLS`, or PAL's default set
@@ -207,6 +216,7 @@ impl Engine {
                 ));
             }
         };
-        tool.run(self, args).await
+        let output = tool.run(self, args).await?;
+        Ok(output.capped(u64::from(self.config().max_mcp_output_tokens)))
     }
 }

@@ -108,6 +108,46 @@ impl ToolOutput {
         self.status() == "error"
     }
 
+    /// Keeps the output within `max_tokens` (the client's limit, from
+    /// `MAX_MCP_OUTPUT_TOKENS`): an over-long `content` is cut, and the output
+    /// says so in `metadata.truncated`.
+    pub fn capped(mut self, max_tokens: u64) -> Self {
+        let total = crate::tokens::estimate_tokens(&self.0.to_string());
+        if total <= max_tokens {
+            return self;
+        }
+        let Some(Value::String(content)) = self.0.get("content").cloned() else {
+            return self;
+        };
+        let content_tokens = crate::tokens::estimate_tokens(&content);
+        let other = total.saturating_sub(content_tokens);
+        // Room left for content, with space for the note; keep whole characters.
+        let room = max_tokens.saturating_sub(other).saturating_sub(64);
+        // Counted as tokens::estimate_tokens does: four ASCII characters a
+        // token, any other character one.
+        let (mut ascii, mut other_chars) = (0u64, 0u64);
+        let mut end = 0;
+        for (i, c) in content.char_indices() {
+            if ascii.div_ceil(4) + other_chars >= room {
+                break;
+            }
+            if c.is_ascii() {
+                ascii += 1;
+            } else {
+                other_chars += 1;
+            }
+            end = i + c.len_utf8();
+        }
+        let mut kept = content[..end].to_owned();
+        kept.push_str(&format!(
+            "\n\n[zen cut this output at about {max_tokens} tokens, the client's limit \
+             (MAX_MCP_OUTPUT_TOKENS); about {content_tokens} tokens were produced]"
+        ));
+        self.set("content", Value::String(kept));
+        self.set_metadata("truncated", json!(true));
+        self
+    }
+
     /// The JSON object.
     pub fn into_value(self) -> Value {
         self.0
