@@ -11,6 +11,7 @@
 //! - `POST /_standin/script`   — queue a [`Behaviour`] (JSON) for coming requests.
 //! - `POST /_standin/models`   — set the ids listed at `…/models` (a JSON array).
 //! - `POST /_standin/reset`    — forget requests and scripts.
+//! - `GET  /_standin/stats`    — requests so far, in flight now, most in flight at once.
 //!
 //! Every provider's base URL can point at it: `{url}/v1` for OpenAI-style
 //! providers, `{url}` for Gemini, Azure and DIAL.
@@ -45,6 +46,9 @@ pub struct RecordedRequest {
     pub headers: BTreeMap<String, String>,
     /// The body as JSON (`null` when empty or not JSON).
     pub body: Value,
+    /// Milliseconds since the stand-in started, when the request arrived.
+    #[serde(default)]
+    pub received_ms: u64,
 }
 
 impl RecordedRequest {
@@ -88,11 +92,37 @@ pub struct Behaviour {
     pub always: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
     requests: Vec<RecordedRequest>,
     script: Vec<Behaviour>,
     models: Vec<String>,
+    started: std::time::Instant,
+    in_flight: usize,
+    max_in_flight: usize,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Inner {
+            requests: Vec::new(),
+            script: Vec::new(),
+            models: Vec::new(),
+            started: std::time::Instant::now(),
+            in_flight: 0,
+            max_in_flight: 0,
+        }
+    }
+}
+
+/// Counts a model request in flight for as long as it lives.
+struct InFlight(Shared);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut inner = self.0.lock();
+        inner.in_flight = inner.in_flight.saturating_sub(1);
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -198,6 +228,12 @@ impl StandIn {
         let mut inner = self.shared.lock();
         inner.requests.clear();
         inner.script.clear();
+        inner.max_in_flight = inner.in_flight;
+    }
+
+    /// The most model requests that were in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.lock().max_in_flight
     }
 }
 
@@ -215,6 +251,7 @@ fn router(shared: Shared) -> Router {
         .route("/_standin/script", post(add_script))
         .route("/_standin/models", post(set_models))
         .route("/_standin/reset", post(reset))
+        .route("/_standin/stats", get(stats))
         .route(
             "/_standin/health",
             get(|| async { Json(json!({"ok": true})) }),
@@ -259,7 +296,17 @@ async fn reset(State(shared): State<Shared>) -> Json<Value> {
     let mut inner = shared.lock();
     inner.requests.clear();
     inner.script.clear();
+    inner.max_in_flight = inner.in_flight;
     Json(json!({"ok": true}))
+}
+
+async fn stats(State(shared): State<Shared>) -> Json<Value> {
+    let inner = shared.lock();
+    Json(json!({
+        "requests": inner.requests.len(),
+        "in_flight": inner.in_flight,
+        "max_in_flight": inner.max_in_flight,
+    }))
 }
 
 /// Which wire format a path belongs to.
@@ -294,7 +341,10 @@ async fn provider_route(
 ) -> Response {
     let path = uri.path().to_owned();
     let body_json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let received_ms =
+        u64::try_from(shared.lock().started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let recorded = RecordedRequest {
+        received_ms,
         method: method.to_string(),
         path: path.clone(),
         query: uri.query().map(str::to_owned),
@@ -312,6 +362,12 @@ async fn provider_route(
             Json(json!({"error": {"message": format!("the stand-in has no route {method} {path}"), "type": "not_found"}})),
         )
             .into_response();
+    };
+    let _in_flight = {
+        let mut inner = shared.lock();
+        inner.in_flight += 1;
+        inner.max_in_flight = inner.max_in_flight.max(inner.in_flight);
+        InFlight(shared.clone())
     };
     let behaviour = shared.next_behaviour(&path).unwrap_or_default();
     if let Some(ms) = behaviour.delay_ms {

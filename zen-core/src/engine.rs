@@ -12,6 +12,8 @@ use crate::conversation::{ConversationStore, MemoryStore};
 use crate::error::{Error, Result};
 use crate::models::{ModelRegistry, ResolvedModel, ToolCategory};
 use crate::providers::{self, GenerateRequest, GenerateResponse, Provider, ProviderKind};
+use crate::resilience::{Policy, Resilience};
+use crate::telemetry::{self, ModelCall, Telemetry};
 use crate::tools::ToolRegistry;
 
 /// How long a custom endpoint's model list is trusted before asking again.
@@ -23,6 +25,8 @@ struct Inner {
     registry: ModelRegistry,
     store: Arc<dyn ConversationStore>,
     tools: ToolRegistry,
+    resilience: Resilience,
+    telemetry: Telemetry,
     providers: BTreeMap<ProviderKind, Arc<dyn Provider>>,
     /// When the custom endpoint's models were last listed.
     discovered_at: Mutex<Option<Instant>>,
@@ -50,6 +54,8 @@ impl Engine {
     pub fn with_store(config: Config, store: Arc<dyn ConversationStore>) -> Result<Self> {
         let registry = ModelRegistry::new(&config)?;
         let tools = ToolRegistry::from_config(&config)?;
+        let resilience = Resilience::new(Policy::from_settings(&config.settings)?);
+        let telemetry = Telemetry::new(&config.settings)?;
         let providers = config
             .providers
             .iter()
@@ -61,6 +67,8 @@ impl Engine {
                 registry,
                 store,
                 tools,
+                resilience,
+                telemetry,
                 providers,
                 discovered_at: Mutex::new(None),
             }),
@@ -143,14 +151,120 @@ impl Engine {
         }
     }
 
-    /// Sends `request` to `model`'s provider.
+    /// Sends `request` to `model`'s provider along the guarded path: the
+    /// provider's concurrency and rate limits, its circuit breaker, and
+    /// retries of transient failures. Counted in the stats and the audit log.
     pub async fn generate(
         &self,
         model: &ResolvedModel,
         request: &GenerateRequest,
     ) -> Result<GenerateResponse> {
         let provider = self.provider(model.provider).ok_or(Error::NoProvider)?;
-        provider.generate(model, request).await
+        let started = Instant::now();
+        let (result, attempts) = self
+            .inner
+            .resilience
+            .run(model.provider, || provider.generate(model, request))
+            .await;
+        let took = started.elapsed();
+        let error = result.as_ref().err().map(|e| e.kind().as_str());
+        let usage = result.as_ref().map(|r| r.usage).unwrap_or_default();
+        let telemetry = &self.inner.telemetry;
+        telemetry.stats.model_call(&ModelCall {
+            provider: model.provider.id(),
+            model: &model.api_name,
+            took,
+            retries: attempts.retries,
+            tokens_in: usage.input_tokens,
+            tokens_out: usage.output_tokens,
+            error,
+        });
+        let call = telemetry::current_call().unwrap_or_default();
+        let mut record = serde_json::json!({
+            "event": "model_call",
+            "tool": call.tool,
+            "continuation_id": call.continuation_id,
+            "provider": model.provider.id(),
+            "model": model.api_name,
+            "status": if error.is_some() { "error" } else { "ok" },
+            "duration_ms": took.as_millis() as u64,
+            "tokens_in": usage.input_tokens,
+            "tokens_out": usage.output_tokens,
+            "retries": attempts.retries,
+            "error_kind": error,
+        });
+        if telemetry.audit_content()
+            && let serde_json::Value::Object(map) = &mut record
+        {
+            map.insert("prompt".into(), serde_json::json!(request.prompt));
+        }
+        telemetry.audit(record);
+        result
+    }
+
+    /// The guards on the model-call path.
+    pub fn resilience(&self) -> &Resilience {
+        &self.inner.resilience
+    }
+
+    /// Counters and the audit log.
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.inner.telemetry
+    }
+
+    /// What the engine is doing, as JSON: per tool and per provider/model
+    /// calls, errors by kind, latency histograms, tokens and retries; each
+    /// provider's breaker, concurrency limit and queue; tool calls in flight;
+    /// conversations held; resident memory; uptime.
+    pub async fn stats(&self) -> serde_json::Value {
+        let telemetry = &self.inner.telemetry;
+        let models: Vec<serde_json::Value> = telemetry
+            .stats
+            .models()
+            .into_iter()
+            .map(|((provider, model), s)| {
+                let mut value = serde_json::json!(s);
+                if let serde_json::Value::Object(map) = &mut value {
+                    map.insert("provider".into(), provider.into());
+                    map.insert("model".into(), model.into());
+                }
+                value
+            })
+            .collect();
+        let configured: Vec<ProviderKind> = self.inner.providers.keys().copied().collect();
+        let providers: Vec<serde_json::Value> = self
+            .inner
+            .resilience
+            .snapshot()
+            .into_iter()
+            .filter(|p| configured.contains(&p.provider))
+            .map(|p| {
+                serde_json::json!({
+                    "provider": p.provider.id(),
+                    "breaker": p.breaker.as_str(),
+                    "limit": p.limit,
+                    "max_concurrent": p.ceiling,
+                    "in_flight": p.in_flight,
+                    "waiting": p.waiting,
+                })
+            })
+            .collect();
+        let (in_flight, waiting) = self.inner.resilience.tool_calls();
+        serde_json::json!({
+            "version": crate::VERSION,
+            "uptime_seconds": telemetry.started.elapsed().as_secs(),
+            "tools": telemetry.stats.tools(),
+            "models": models,
+            "providers": providers,
+            "queue": {"in_flight": in_flight, "waiting": waiting},
+            "conversations": self.store().usage().await,
+            "process": {"resident_bytes": telemetry::resident_bytes()},
+        })
+    }
+
+    /// [`Engine::stats`] in the Prometheus text format.
+    pub async fn prometheus(&self) -> String {
+        telemetry::prometheus_text(&self.stats().await)
     }
 
     async fn discovery_is_stale(&self) -> bool {

@@ -125,6 +125,31 @@ pub enum Error {
         reason: String,
     },
 
+    /// Too many calls are waiting; the queue timeout passed.
+    #[error(
+        "{what} is busy: no place came free within {}s; try again shortly, or raise the limit",
+        waited.as_secs()
+    )]
+    Busy {
+        /// What is full.
+        what: String,
+        /// How long the call waited.
+        waited: Duration,
+    },
+
+    /// The provider's circuit breaker is open after repeated failures.
+    #[error(
+        "{provider} is failing and its circuit breaker is open: calls are refused for another \
+         {}s, then one trial call is let through. Use another model meanwhile",
+        retry_in.as_secs().max(1)
+    )]
+    CircuitOpen {
+        /// Which provider.
+        provider: ProviderKind,
+        /// When a trial call will be let through.
+        retry_in: Duration,
+    },
+
     /// The provider did not answer in time.
     #[error(
         "{provider} did not answer within {}s; raise the read timeout if the model is slow",
@@ -161,12 +186,39 @@ pub enum ErrorKind {
     RateLimited,
     /// The provider timed out.
     Timeout,
+    /// A limit is full.
+    Busy,
+    /// A circuit breaker is open.
+    CircuitOpen,
     /// A file was refused.
     FileRefused,
     /// The conversation is unknown or expired.
     ConversationNotFound,
     /// The conversation has no turns left.
     ConversationFull,
+}
+
+impl ErrorKind {
+    /// A stable snake_case name (`invalid_arguments`, `rate_limited`, …) for
+    /// metrics, logs and machine-readable output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Config => "config",
+            ErrorKind::Catalogue => "catalogue",
+            ErrorKind::InvalidArguments => "invalid_arguments",
+            ErrorKind::UnknownTool => "unknown_tool",
+            ErrorKind::ModelNotAvailable => "model_not_available",
+            ErrorKind::NoProvider => "no_provider",
+            ErrorKind::Provider => "provider",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Busy => "busy",
+            ErrorKind::CircuitOpen => "circuit_open",
+            ErrorKind::FileRefused => "file_refused",
+            ErrorKind::ConversationNotFound => "conversation_not_found",
+            ErrorKind::ConversationFull => "conversation_full",
+        }
+    }
 }
 
 impl Error {
@@ -182,6 +234,8 @@ impl Error {
             Error::Provider { .. } => ErrorKind::Provider,
             Error::RateLimited { .. } => ErrorKind::RateLimited,
             Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::Busy { .. } => ErrorKind::Busy,
+            Error::CircuitOpen { .. } => ErrorKind::CircuitOpen,
             Error::FileRefused { .. } => ErrorKind::FileRefused,
             Error::ConversationNotFound { .. } => ErrorKind::ConversationNotFound,
             Error::ConversationFull { .. } => ErrorKind::ConversationFull,

@@ -16,6 +16,8 @@ pub mod files;
 pub mod models;
 pub mod prompt;
 pub mod providers;
+pub mod resilience;
+pub mod telemetry;
 pub mod tokens;
 pub mod tools;
 

@@ -10,8 +10,14 @@ use zen_core::providers::{GenerateRequest, ImageData, ProviderKind, ThinkingMode
 use zen_core::{Config, Engine, Error};
 use zen_testkit::{Behaviour, RecordedRequest, StandIn};
 
+/// An engine for wire tests: one attempt per call and no breaker, so each
+/// failure reaches the test as the provider layer reported it (the retry and
+/// breaker path is tested in resilience.rs).
 fn engine(settings: &[(&str, &str)]) -> Engine {
-    Engine::new(Config::from_map(settings.iter().copied()).unwrap()).unwrap()
+    let mut all: Vec<(&str, &str)> =
+        vec![("ZEN_MAX_RETRIES", "0"), ("ZEN_BREAKER_FAILURES", "1000")];
+    all.extend_from_slice(settings);
+    Engine::new(Config::from_map(all).unwrap()).unwrap()
 }
 
 async fn call(

@@ -343,11 +343,16 @@ fn mcp_tool(info: ToolInfo) -> Tool {
         Value::Object(map) => map,
         _ => serde_json::Map::new(),
     };
-    Tool::new(info.name, info.description, Arc::new(schema)).with_annotations(
-        ToolAnnotations::new()
-            .read_only(info.annotations.read_only_hint)
-            .open_world(info.annotations.open_world_hint),
-    )
+    // Only hints that differ from MCP's defaults are sent: every byte of
+    // tools/list sits in the client's context.
+    let mut annotations = ToolAnnotations::new();
+    if info.annotations.read_only_hint {
+        annotations = annotations.read_only(true);
+    }
+    if !info.annotations.open_world_hint {
+        annotations = annotations.open_world(false);
+    }
+    Tool::new(info.name, info.description, Arc::new(schema)).with_annotations(annotations)
 }
 
 /// Serves MCP on standard input and output until the client disconnects.

@@ -23,9 +23,8 @@ macro_rules! with_model_fields {
             /// Model name or alias.
             #[serde(default)]
             pub model: Option<String>,
-            /// 0 (focused) to 1 (creative).
+            /// 0 (focused) to 2 (free).
             #[serde(default)]
-            #[schemars(range(min = 0.0, max = 2.0))]
             pub temperature: Option<f64>,
             /// How much the model may think.
             #[serde(default)]
@@ -168,7 +167,12 @@ pub fn parse_args<T: DeserializeOwned + JsonSchema>(args: Value) -> Result<T> {
 
 /// Completes a tool's schema for the current configuration: `model` lists the
 /// usable models compactly and is required only in auto mode.
-pub(super) fn with_model_field(mut schema: Value, uses_model: bool, engine: &Engine) -> Value {
+pub(super) fn with_model_field(
+    mut schema: Value,
+    uses_model: bool,
+    full_list: bool,
+    engine: &Engine,
+) -> Value {
     let Some(object) = schema.as_object_mut() else {
         return schema;
     };
@@ -180,24 +184,22 @@ pub(super) fn with_model_field(mut schema: Value, uses_model: bool, engine: &Eng
         return schema;
     }
     let auto = engine.config().is_auto_mode();
-    // The strongest few, by capability; listmodels has the rest.
+    // One tool (chat) lists every usable model, strongest first; the others
+    // point to it and to listmodels, which keeps tools/list small.
     let mut models = engine.models();
     models.sort_by_key(|m| std::cmp::Reverse(m.spec.capability_rank()));
-    let shown: Vec<&str> = models.iter().take(6).map(|m| m.api_name.as_str()).collect();
-    let more = models.len().saturating_sub(shown.len());
-    // In auto mode `required` says the model must be named.
+    let names: Vec<&str> = models.iter().map(|m| m.api_name.as_str()).collect();
     let mut description = if auto {
-        "Name or alias: ".to_owned()
+        String::new()
     } else {
-        format!("Default {}; or: ", engine.config().default_model)
+        format!("Default {}. ", engine.config().default_model)
     };
-    if shown.is_empty() {
+    if names.is_empty() {
         description.push_str("No model is configured.");
+    } else if full_list {
+        description.push_str(&names.join(", "));
     } else {
-        description.push_str(&shown.join(", "));
-        if more > 0 {
-            description.push_str(&format!(" +{more} (listmodels)"));
-        }
+        description.push_str("Name or alias (listmodels).");
     }
     if let Some(Value::Object(props)) = object.get_mut("properties") {
         props.insert(

@@ -6,6 +6,7 @@
 mod args;
 mod clink;
 mod consensus;
+mod metrics;
 mod output;
 mod planner;
 mod simple;
@@ -54,16 +55,24 @@ pub const TOOL_NAMES: [&str; 18] = [
 ];
 
 /// Tools that can't be disabled.
-pub const ALWAYS_ON: [&str; 2] = ["listmodels", "version"];
+pub const ALWAYS_ON: [&str; 3] = ["listmodels", "version", "metrics"];
 
 /// Hints for clients about what a tool does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Annotations {
     /// The tool changes nothing outside zen (it may still call a model).
+    /// Left out when false, MCP's default.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub read_only_hint: bool,
-    /// The tool talks to services outside this machine.
+    /// The tool talks to services outside this machine. Left out when true,
+    /// MCP's default.
+    #[serde(skip_serializing_if = "is_true")]
     pub open_world_hint: bool,
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 /// What a client sees of a tool.
@@ -92,6 +101,11 @@ pub trait Tool: Send + Sync + std::fmt::Debug {
     fn uses_model(&self) -> bool {
         true
     }
+    /// Whether its `model` description lists every usable model (one tool
+    /// does, to keep tools/list small).
+    fn lists_models(&self) -> bool {
+        false
+    }
     /// What kind of model auto mode should choose for it.
     fn category(&self) -> ToolCategory {
         ToolCategory::Balanced
@@ -118,6 +132,7 @@ impl ToolRegistry {
     /// Every tool zen has, whether enabled or not.
     pub fn all() -> Vec<Arc<dyn Tool>> {
         let mut tools = simple::tools();
+        tools.extend(metrics::tools());
         tools.extend(workflow::tools());
         tools.extend(planner::tools());
         tools.extend(consensus::tools());
@@ -196,7 +211,12 @@ impl Engine {
             .map(|tool| ToolInfo {
                 name: tool.name().to_owned(),
                 description: tool.description().to_owned(),
-                input_schema: args::with_model_field(tool.schema(), tool.uses_model(), self),
+                input_schema: args::with_model_field(
+                    tool.schema(),
+                    tool.uses_model(),
+                    tool.lists_models(),
+                    self,
+                ),
                 annotations: tool.annotations(),
             })
             .collect()
@@ -216,7 +236,71 @@ impl Engine {
                 ));
             }
         };
-        let output = tool.run(self, args).await?;
-        Ok(output.capped(u64::from(self.config().max_mcp_output_tokens)))
+        let started = std::time::Instant::now();
+        let continuation_id = args
+            .get("continuation_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let context = crate::telemetry::CallContext {
+            tool: name.to_owned(),
+            continuation_id: continuation_id.clone(),
+        };
+        let content = self.telemetry().audit_content().then(|| args.clone());
+        let max_tokens = u64::from(self.config().max_mcp_output_tokens);
+        let result = crate::telemetry::CURRENT_CALL
+            .scope(context, async {
+                let _permit = self.resilience().tool_permit().await?;
+                let output = tool.run(self, args).await?;
+                Ok(output.capped(max_tokens))
+            })
+            .await;
+        self.record_tool_call(name, continuation_id, started.elapsed(), &result, content);
+        result
+    }
+
+    fn record_tool_call(
+        &self,
+        name: &str,
+        continuation_id: Option<String>,
+        took: std::time::Duration,
+        result: &Result<ToolOutput>,
+        arguments: Option<Value>,
+    ) {
+        let error = match result {
+            Err(err) => Some(err.kind().as_str()),
+            Ok(output) if output.is_error() => Some("tool_error"),
+            Ok(_) => None,
+        };
+        let telemetry = self.telemetry();
+        telemetry.stats.tool_call(name, took, error);
+        let (status, metadata) = match result {
+            Ok(output) => (
+                output.status().to_owned(),
+                output.0.get("metadata").cloned().unwrap_or(Value::Null),
+            ),
+            Err(_) => ("error".to_owned(), Value::Null),
+        };
+        let offered = result
+            .as_ref()
+            .ok()
+            .and_then(|o| o.0.pointer("/continuation_offer/continuation_id"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let mut record = serde_json::json!({
+            "event": "tool_call",
+            "tool": name,
+            "continuation_id": continuation_id.or(offered),
+            "status": status,
+            "model": metadata.get("model_used"),
+            "provider": metadata.get("provider_used"),
+            "duration_ms": u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+            "tokens_in": metadata.get("input_tokens"),
+            "tokens_out": metadata.get("output_tokens"),
+            "error_kind": error,
+        });
+        if let (Some(arguments), Value::Object(map)) = (arguments, &mut record) {
+            map.insert("arguments".into(), arguments);
+        }
+        telemetry.audit(record);
     }
 }

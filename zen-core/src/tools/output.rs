@@ -109,47 +109,102 @@ impl ToolOutput {
     }
 
     /// Keeps the output within `max_tokens` (the client's limit, from
-    /// `MAX_MCP_OUTPUT_TOKENS`): an over-long `content` is cut, and the output
-    /// says so in `metadata.truncated`.
+    /// `MAX_MCP_OUTPUT_TOKENS`): the longest text in it (`content`, an
+    /// expert's analysis, a model's verdict…) is cut, as often as needed, and
+    /// the output says so in `metadata.truncated`.
     pub fn capped(mut self, max_tokens: u64) -> Self {
-        let total = crate::tokens::estimate_tokens(&self.0.to_string());
-        if total <= max_tokens {
-            return self;
-        }
-        let Some(Value::String(content)) = self.0.get("content").cloned() else {
-            return self;
-        };
-        let content_tokens = crate::tokens::estimate_tokens(&content);
-        let other = total.saturating_sub(content_tokens);
-        // Room left for content, with space for the note; keep whole characters.
-        let room = max_tokens.saturating_sub(other).saturating_sub(64);
-        // Counted as tokens::estimate_tokens does: four ASCII characters a
-        // token, any other character one.
-        let (mut ascii, mut other_chars) = (0u64, 0u64);
-        let mut end = 0;
-        for (i, c) in content.char_indices() {
-            if ascii.div_ceil(4) + other_chars >= room {
+        let mut cut_any = false;
+        for _ in 0..8 {
+            let total = crate::tokens::estimate_tokens(&self.0.to_string());
+            if total <= max_tokens {
                 break;
             }
-            if c.is_ascii() {
-                ascii += 1;
-            } else {
-                other_chars += 1;
-            }
-            end = i + c.len_utf8();
+            let Some(longest) = longest_text(&mut self.0) else {
+                break;
+            };
+            let own = crate::tokens::estimate_tokens(longest);
+            // Room for this text once everything else is counted, less the note.
+            let room = max_tokens
+                .saturating_sub(total.saturating_sub(own))
+                .saturating_sub(64);
+            *longest = cut_to(longest, room, max_tokens, own);
+            cut_any = true;
         }
-        let mut kept = content[..end].to_owned();
-        kept.push_str(&format!(
-            "\n\n[zen cut this output at about {max_tokens} tokens, the client's limit \
-             (MAX_MCP_OUTPUT_TOKENS); about {content_tokens} tokens were produced]"
-        ));
-        self.set("content", Value::String(kept));
-        self.set_metadata("truncated", json!(true));
+        if cut_any {
+            self.set_metadata("truncated", json!(true));
+        }
         self
     }
 
     /// The JSON object.
     pub fn into_value(self) -> Value {
         self.0
+    }
+}
+
+/// The longest string anywhere in `value`.
+fn longest_text(value: &mut Value) -> Option<&mut String> {
+    match value {
+        Value::String(text) => Some(text),
+        Value::Array(items) => items
+            .iter_mut()
+            .filter_map(longest_text)
+            .max_by_key(|t| t.len()),
+        Value::Object(map) => map
+            .iter_mut()
+            .filter(|(key, _)| key.as_str() != "metadata")
+            .filter_map(|(_, v)| longest_text(v))
+            .max_by_key(|t| t.len()),
+        _ => None,
+    }
+}
+
+/// The start of `text` that fits in `room` tokens (counted as
+/// `tokens::estimate_tokens` does), with a note saying it was cut.
+fn cut_to(text: &str, room: u64, max_tokens: u64, had: u64) -> String {
+    let (mut ascii, mut other) = (0u64, 0u64);
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
+        if ascii.div_ceil(4) + other >= room {
+            break;
+        }
+        if c.is_ascii() {
+            ascii += 1;
+        } else {
+            other += 1;
+        }
+        end = i + c.len_utf8();
+    }
+    format!(
+        "{}\n\n[zen cut this at about {max_tokens} tokens, the client's limit \
+         (MAX_MCP_OUTPUT_TOKENS); about {had} tokens were produced]",
+        &text[..end]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_text_is_cut_wherever_it_is() {
+        let long = "analysis ".repeat(4000);
+        let output = ToolOutput::object(json!({
+            "status": "debug_complete",
+            "expert_analysis": {"raw_analysis": long},
+            "summary": "short",
+            "metadata": {"tool_name": "debug"},
+        }))
+        .capped(1000);
+        assert!(crate::tokens::estimate_tokens(&output.0.to_string()) <= 1000);
+        assert_eq!(output.0["summary"], "short");
+        assert_eq!(output.0["metadata"]["truncated"], true);
+        let cut = output.0["expert_analysis"]["raw_analysis"]
+            .as_str()
+            .unwrap();
+        assert!(cut.starts_with("analysis analysis") && cut.contains("MAX_MCP_OUTPUT_TOKENS"));
+
+        let small = ToolOutput::new("success", "fine", "text").capped(1000);
+        assert!(small.0["metadata"].get("truncated").is_none());
     }
 }

@@ -492,13 +492,13 @@ impl Tool for Planner {
                     "This plan is large ({total} steps). Before calling planner again, think \
                      through the required_actions yourself; then send step_number {} with \
                      continuation_id {id}.",
-                    n + 1
+                    n.saturating_add(1)
                 )
             } else {
                 format!(
                     "Continue with step_number {} (about {} left) and continuation_id {id}. \
                      Revise an earlier step or branch when your thinking changes.",
-                    n + 1,
+                    n.saturating_add(1),
                     total.saturating_sub(n)
                 )
             };

@@ -89,6 +89,9 @@ impl Tool for Chat {
     fn category(&self) -> ToolCategory {
         ToolCategory::FastResponse
     }
+    fn lists_models(&self) -> bool {
+        true
+    }
 
     async fn run(&self, engine: &Engine, args: Value) -> Result<ToolOutput> {
         let raw = args.clone();

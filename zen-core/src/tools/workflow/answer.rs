@@ -54,7 +54,7 @@ pub(super) fn pause(call: &Call<'_>) -> ToolOutput {
     let spec = call.spec;
     let mut map = base_answer(call, spec.pause_status);
     let actions = required_actions(call);
-    let next = call.input.step_number + 1;
+    let next = call.input.step_number.saturating_add(1);
     let steps_text = actions
         .iter()
         .enumerate()
@@ -98,7 +98,7 @@ fn required_actions(call: &Call<'_>) -> Vec<String> {
     );
     let list = if input.step_number == 1 {
         begin
-    } else if sure || input.step_number + 1 >= input.total_steps {
+    } else if sure || input.step_number.saturating_add(1) >= input.total_steps {
         conclude
     } else {
         deepen

@@ -231,7 +231,7 @@ pub(super) fn docgen_answer(call: &Call<'_>) -> ToolOutput {
     if call.input.next_step_required {
         let mut output = pause(call);
         if total > 0 {
-            output.set("total_steps", json!(total + 1));
+            output.set("total_steps", json!(total.saturating_add(1)));
         }
         output.set("files_documented", json!(format!("{done} of {total}")));
         return output;
@@ -246,7 +246,7 @@ pub(super) fn docgen_answer(call: &Call<'_>) -> ToolOutput {
                  per step, and set next_step_required false only when num_files_documented \
                  equals total_files_to_document.",
                 total - done,
-                call.input.step_number + 1,
+                call.input.step_number.saturating_add(1),
                 call.continuation_id
             )),
         );

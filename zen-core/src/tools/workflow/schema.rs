@@ -3,7 +3,7 @@
 //! A call is checked against the tool's full argument type, which takes every
 //! field PAL's clients send. The schema listed to clients is kept small, since
 //! the whole tools/list shares one budget of about 19 KB: no `null`
-//! alternatives or defaults and no item types for lists. Every field is
+//! alternatives or defaults. Every field is
 //! listed; fields named in a tool's `unlisted` set lose their description
 //! (their names say enough).
 
@@ -34,18 +34,24 @@ pub(super) fn advertised<A: JsonSchema>(unlisted: &[&str]) -> Value {
             let Value::Object(property) = property else {
                 continue;
             };
-            let list = property.get("type").and_then(Value::as_str) == Some("array");
-            // Lists hold strings, except issues, whose shape the description gives.
-            if list {
-                property.remove("items");
-            }
+            // List item types stay: some clients (OpenAI function calling)
+            // refuse an array schema without them.
             // Checked on each call, with a message saying what to send.
             if matches!(name.as_str(), "step_number" | "total_steps") {
                 property.remove("minimum");
             }
-            // The answer to each step says which id to send.
-            if name == "continuation_id" {
+            // The answer to each step says which id to send; the other two
+            // are named plainly enough, and checked with clear errors.
+            if matches!(name.as_str(), "continuation_id" | "step" | "relevant_files") {
                 property.remove("description");
+            }
+            // An issue's shape fits in a few words; the call is checked in full.
+            if name == "issues_found" {
+                property.insert("items".into(), serde_json::json!({"type": "object"}));
+                property.insert(
+                    "description".into(),
+                    "{severity: critical|high|medium|low, description}".into(),
+                );
             }
         }
     }
