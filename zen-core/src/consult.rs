@@ -66,6 +66,8 @@ pub struct ConsultReply {
     pub refused_files: Vec<Refusal>,
     /// Things left out of the prompt to fit the budget, as sentences.
     pub left_out: Vec<String>,
+    /// The model first chosen, when its provider failed and another answered.
+    pub fallback_from: Option<String>,
 }
 
 /// The result of a consultation.
@@ -126,7 +128,7 @@ impl Engine {
             });
         }
 
-        let model = self.model_for(&request, &chain).await?;
+        let (model, how) = self.model_for(&request, &chain).await?;
 
         // Files: checked and expanded; `prompt.txt` is the prompt itself.
         let expanded = files::expand_paths(&request.files, "absolute_file_paths")?;
@@ -242,7 +244,9 @@ impl Engine {
             max_output_tokens: None,
             images,
         };
-        let reply = self.generate(&model, &generate).await?;
+        let (reply, model, fallback_from) = self
+            .generate_with_fallback(model, how, &request, &generate)
+            .await?;
 
         // Record the exchange: the client's own words, not the expanded prompt.
         let mut user_turn = Turn::user(prompt_text, &request.tool_name);
@@ -282,7 +286,65 @@ impl Engine {
             finish_reason: reply.finish_reason,
             refused_files,
             left_out,
+            fallback_from,
         }))
+    }
+
+    /// Calls `model`; when its provider fails (breaker open, busy, or a
+    /// transient error after retries) and falling back is allowed — the model
+    /// was auto mode's choice, or `ZEN_FALLBACK=on` — tries the next provider
+    /// with a suitable model: the same model elsewhere, else auto mode's next
+    /// choice. Returns the reply, the model that gave it, and the first
+    /// model's name when another answered.
+    async fn generate_with_fallback(
+        &self,
+        model: ResolvedModel,
+        how: Chosen,
+        request: &ConsultRequest,
+        generate: &GenerateRequest,
+    ) -> Result<(
+        crate::providers::GenerateResponse,
+        ResolvedModel,
+        Option<String>,
+    )> {
+        let allowed = how == Chosen::Auto || self.resilience().policy().fallback_named;
+        let category = request.category.unwrap_or(ToolCategory::Balanced);
+        let mut failed = Vec::new();
+        let mut current = model.clone();
+        // Bounded: each round leaves out one more provider.
+        for _ in 0..=crate::providers::ProviderKind::PRIORITY.len() {
+            let err = match self.generate(&current, generate).await {
+                Ok(reply) => {
+                    let from = (current != model).then(|| model.api_name.clone());
+                    return Ok((reply, current, from));
+                }
+                Err(err) => err,
+            };
+            let provider_trouble =
+                err.is_retryable() || matches!(err, Error::CircuitOpen { .. } | Error::Busy { .. });
+            if !allowed || !provider_trouble {
+                return Err(err);
+            }
+            failed.push(current.provider);
+            let registry = self.registry();
+            let next = match how {
+                Chosen::Auto => registry.auto_select_excluding(category, &failed).ok(),
+                _ => registry
+                    .same_model_elsewhere(&model, &failed)
+                    .or_else(|| registry.auto_select_excluding(category, &failed).ok()),
+            };
+            let Some(next) = next else {
+                return Err(err);
+            };
+            tracing::warn!(
+                "{} failed ({err}); falling back to {} ({})",
+                current.api_name,
+                next.api_name,
+                next.provider
+            );
+            current = next;
+        }
+        Err(Error::NoProvider)
     }
 
     /// Records `turns` without calling a model (a workflow step, say): appends
@@ -329,7 +391,11 @@ impl Engine {
 
     /// The model for a consultation: the one named, else the model of the
     /// conversation's last reply, else `DEFAULT_MODEL` or auto mode's choice.
-    async fn model_for(&self, request: &ConsultRequest, chain: &[Thread]) -> Result<ResolvedModel> {
+    async fn model_for(
+        &self,
+        request: &ConsultRequest,
+        chain: &[Thread],
+    ) -> Result<(ResolvedModel, Chosen)> {
         let named = request
             .model
             .as_deref()
@@ -344,10 +410,26 @@ impl Engine {
                 .and_then(|t| t.model_name.clone())
             && let Ok(model) = self.resolve_model(&last).await
         {
-            return Ok(model);
+            return Ok((model, Chosen::Conversation));
         }
-        self.select_model(named, category).await
+        let how = match named {
+            Some(_) => Chosen::Named,
+            None if !self.config().is_auto_mode() => Chosen::Named,
+            None => Chosen::Auto,
+        };
+        Ok((self.select_model(named, category).await?, how))
     }
+}
+
+/// How a consultation's model was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chosen {
+    /// Named by the client, or `DEFAULT_MODEL`.
+    Named,
+    /// The model of the conversation's last answer.
+    Conversation,
+    /// Auto mode's choice.
+    Auto,
 }
 
 fn remaining(max_turns: u32, thread: &Thread) -> u32 {

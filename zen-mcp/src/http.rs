@@ -68,6 +68,7 @@ pub async fn serve(engine: Engine, addr: &str) -> Result<(), String> {
     let app = Router::new()
         .nest_service("/mcp", mcp)
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .layer(middleware::from_fn_with_state(guard.clone(), check))
         .with_state(guard);
 
@@ -158,6 +159,7 @@ async fn health(State(guard): State<Guard>) -> axum::Json<serde_json::Value> {
         .iter()
         .map(|p| p.kind.id())
         .collect();
+    let stats = engine.stats().await;
     axum::Json(json!({
         "status": "ok",
         "version": zen_core::VERSION,
@@ -165,8 +167,23 @@ async fn health(State(guard): State<Guard>) -> axum::Json<serde_json::Value> {
         "models": engine.models().len(),
         "tools": engine.tool_registry().names().len(),
         "uptime_seconds": guard.started.elapsed().as_secs(),
-        "conversations": engine.store().usage().await,
+        "conversations": stats["conversations"],
+        "breakers": stats["providers"],
+        "queue": stats["queue"],
+        "resident_bytes": stats["process"]["resident_bytes"],
     }))
+}
+
+/// The engine's stats in the Prometheus text format.
+async fn metrics(State(guard): State<Guard>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        guard.engine.prometheus().await,
+    )
+        .into_response()
 }
 
 #[cfg(test)]

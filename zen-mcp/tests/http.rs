@@ -144,6 +144,30 @@ async fn serves_mcp_and_health_over_http() {
     assert_eq!(output["status"], "continuation_available");
     assert_eq!(provider.last_request().unwrap().body["model"], "o3");
 
+    // /metrics speaks Prometheus text, and counts the call.
+    let metrics = http.get(format!("{url}/metrics")).send().await.unwrap();
+    assert!(
+        metrics.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains("zen_tool_calls_total{tool=\"chat\"} 1"),
+        "{text}"
+    );
+    let health: Value = http
+        .get(format!("{url}/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["conversations"]["threads"], 1);
+    assert_eq!(health["breakers"][0]["breaker"], "closed");
+
     // Two clients at once each get their own session.
     let mut other = Session {
         http,

@@ -214,16 +214,32 @@ impl ModelRegistry {
     /// `category`: the first usable entry of `PREFERRED_MODELS`, else the best
     /// by capability rank for the category.
     pub fn auto_select(&self, category: ToolCategory) -> Result<ResolvedModel> {
+        self.auto_select_excluding(category, &[])
+    }
+
+    /// Like [`ModelRegistry::auto_select`], leaving out the providers in
+    /// `excluded` (ones that are failing, when falling back).
+    pub fn auto_select_excluding(
+        &self,
+        category: ToolCategory,
+        excluded: &[ProviderKind],
+    ) -> Result<ResolvedModel> {
         if !self.has_providers() {
             return Err(Error::NoProvider);
         }
         for name in &self.preferred {
-            if let Ok(model) = self.resolve(name) {
+            if let Ok(model) = self.resolve(name)
+                && !excluded.contains(&model.provider)
+            {
                 return Ok(model);
             }
         }
-        let mut candidates: Vec<(usize, ResolvedModel)> =
-            self.available().into_iter().enumerate().collect();
+        let mut candidates: Vec<(usize, ResolvedModel)> = self
+            .available()
+            .into_iter()
+            .filter(|m| !excluded.contains(&m.provider))
+            .enumerate()
+            .collect();
         // Stable sort: ties keep provider priority order.
         candidates.sort_by_key(|(order, m)| {
             let rank = m.spec.capability_rank();
@@ -250,6 +266,31 @@ impl ModelRegistry {
                         .into(),
                 )
             })
+    }
+
+    /// Another provider's entry for the same model (its name or an alias
+    /// matching `model`'s name), leaving out the providers in `excluded`.
+    pub fn same_model_elsewhere(
+        &self,
+        model: &ResolvedModel,
+        excluded: &[ProviderKind],
+    ) -> Option<ResolvedModel> {
+        let wanted = model.spec.model_name.to_ascii_lowercase();
+        let short = wanted.rsplit('/').next().unwrap_or(&wanted).to_owned();
+        self.available().into_iter().find(|m| {
+            if excluded.contains(&m.provider) || m.provider == model.provider {
+                return false;
+            }
+            let names = names_of(&m.spec);
+            names.contains(&wanted)
+                || names.contains(&short)
+                || m.spec
+                    .model_name
+                    .to_ascii_lowercase()
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|n| n == short)
+        })
     }
 
     /// The model for a call: `requested` when given (and not `auto`), else

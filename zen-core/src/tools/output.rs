@@ -59,6 +59,9 @@ impl ToolOutput {
         if !reply.left_out.is_empty() {
             output.set_metadata("left_out", json!(reply.left_out));
         }
+        if let Some(first) = &reply.fallback_from {
+            output.set_metadata("fallback_from", json!(first));
+        }
         if reply.remaining_turns > 0 {
             output.set(
                 "continuation_offer",
