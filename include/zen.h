@@ -1,4 +1,18 @@
-/* zen: consult other AI models from C and C++. */
+/* zen: consult other AI models from C and C++.
+ *
+ * Conventions of every function below:
+ * - Fallible functions return a zen_status: ZEN_STATUS_OK (0) or a numbered
+ *   failure (1xx: the caller's inputs; 2xx: engine errors; 9xx: panic,
+ *   cancellation, internal). Results come through out-parameters, which are
+ *   left untouched on failure; the detail is in zen_last_error_message(),
+ *   kept per thread.
+ * - Strings passed in are borrowed, NUL-terminated UTF-8. Strings handed out
+ *   through `char **` belong to the caller, who frees them with
+ *   zen_string_free().
+ * - Handles (zen_engine, zen_call) are opaque and freed by their _free
+ *   function, which accepts NULL.
+ * - No panic or exception crosses into the caller.
+ * Link with `pkg-config --cflags --libs zen`; see examples/c/README.md. */
 
 #ifndef ZEN_H
 #define ZEN_H
@@ -12,16 +26,466 @@
 #define ZEN_VERSION_MINOR 1
 #define ZEN_VERSION_PATCH 0
 
+/**
+ * The outcome of a zen function. `ZEN_STATUS_OK` (0) is success; anything
+ * else is a failure whose detail is in `zen_last_error_message()`.
+ *
+ * The numbers are part of the ABI: they are grouped in ranges and never
+ * reused. 1xx: the caller passed something unusable. 2xx: the engine refused
+ * or failed (one code per kind of engine error). 9xx: the call did not run to
+ * its end (a bug, or a cancellation). A later version may add codes inside a
+ * range; treat an unknown code by its range.
+ */
+enum zen_status
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Success.
+   */
+  ZEN_STATUS_OK = 0,
+  /**
+   * A pointer argument that must not be NULL was NULL.
+   */
+  ZEN_STATUS_NULL_ARGUMENT = 100,
+  /**
+   * A string argument is not valid UTF-8.
+   */
+  ZEN_STATUS_INVALID_UTF8 = 101,
+  /**
+   * A JSON argument does not parse as JSON.
+   */
+  ZEN_STATUS_INVALID_JSON = 102,
+  /**
+   * The buffer given to `zen_last_error_message` is too small; `*needed`
+   * says how large it must be.
+   */
+  ZEN_STATUS_BUFFER_TOO_SMALL = 103,
+  /**
+   * A setting is wrong (a word where a number belongs, an unknown tool in
+   * DISABLED_TOOLS, a configuration that is not a JSON object…).
+   */
+  ZEN_STATUS_CONFIG = 200,
+  /**
+   * A model catalogue file can't be used.
+   */
+  ZEN_STATUS_CATALOGUE = 201,
+  /**
+   * The tool's arguments are wrong (a missing or mistyped field, or
+   * arguments that are not a JSON object).
+   */
+  ZEN_STATUS_INVALID_ARGUMENTS = 202,
+  /**
+   * No enabled tool has this name (or the tool is disabled).
+   */
+  ZEN_STATUS_UNKNOWN_TOOL = 203,
+  /**
+   * The model named is unknown, not allowed, or served by no configured
+   * provider.
+   */
+  ZEN_STATUS_MODEL_NOT_AVAILABLE = 204,
+  /**
+   * No model provider is configured.
+   */
+  ZEN_STATUS_NO_PROVIDER = 205,
+  /**
+   * The provider answered with an error or an unusable reply.
+   */
+  ZEN_STATUS_PROVIDER = 206,
+  /**
+   * The provider is rate limiting requests (HTTP 429).
+   */
+  ZEN_STATUS_RATE_LIMITED = 207,
+  /**
+   * The provider did not answer in time.
+   */
+  ZEN_STATUS_TIMEOUT = 208,
+  /**
+   * A file or image named in the arguments can't be used.
+   */
+  ZEN_STATUS_FILE_REFUSED = 209,
+  /**
+   * The conversation named by `continuation_id` is unknown or expired.
+   */
+  ZEN_STATUS_CONVERSATION_NOT_FOUND = 210,
+  /**
+   * The conversation has used all its turns.
+   */
+  ZEN_STATUS_CONVERSATION_FULL = 211,
+  /**
+   * A concurrency or rate limit stayed full past the queue timeout.
+   */
+  ZEN_STATUS_BUSY = 212,
+  /**
+   * The provider's circuit breaker is open after repeated failures.
+   */
+  ZEN_STATUS_CIRCUIT_OPEN = 213,
+  /**
+   * An engine error of a kind this version of the C API does not name yet.
+   */
+  ZEN_STATUS_ENGINE = 299,
+  /**
+   * zen panicked: a bug. The engine stays usable; please report the message.
+   */
+  ZEN_STATUS_PANIC = 900,
+  /**
+   * The call was cancelled with `zen_call_cancel`.
+   */
+  ZEN_STATUS_CANCELLED = 901,
+  /**
+   * zen could not do its own part (e.g. start its runtime).
+   */
+  ZEN_STATUS_INTERNAL = 902,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum zen_status zen_status;
+#else
+typedef int32_t zen_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * An asynchronous tool call in flight, from `zen_engine_call_tool_async`.
+ * Opaque; use it to cancel the call, and free it with `zen_call_free`.
+ *
+ * Ownership: the caller owns the handle until `zen_call_free`. The handle and
+ * the call are independent: freeing the handle does not stop the call, and
+ * the handle stays valid after the callback ran.
+ * Thread-safety: `zen_call_cancel` may be called on one handle from any number
+ * of threads at once; `zen_call_free` must not race with other uses of the
+ * handle.
+ */
+typedef struct zen_call zen_call;
+
+/**
+ * An engine: the configured model providers, the model catalogue, the tools
+ * and the conversations they continue. Opaque; create it with
+ * `zen_engine_new` and free it with `zen_engine_free`.
+ *
+ * Ownership: the caller owns the handle from `zen_engine_new` until it passes
+ * it to `zen_engine_free`.
+ * Thread-safety: every function taking a `const zen_engine *` may be called on
+ * one engine from any number of threads at once. `zen_engine_free` must not
+ * race with other uses of the same handle.
+ */
+typedef struct zen_engine zen_engine;
+
+/**
+ * Receives the outcome of a `zen_engine_call_tool_async` call.
+ *
+ * - `user_data`: the pointer given to `zen_engine_call_tool_async`.
+ * - `status`: `ZEN_STATUS_OK`, the call's failure status (as
+ *   `zen_engine_call_tool` would return it), or `ZEN_STATUS_CANCELLED`.
+ * - `output_json`: on `ZEN_STATUS_OK`, the tool's answer (as
+ *   `zen_engine_call_tool` describes it); NULL otherwise. When the status is
+ *   not OK, `zen_last_error_message()` called from inside the callback gives
+ *   the detail.
+ *
+ * Ownership: `output_json` is lent for the duration of the callback; copy it
+ * to keep it, and never pass it to `zen_string_free`.
+ * Thread-safety: invoked exactly once per call, from one of zen's worker
+ * threads, never from inside `zen_engine_call_tool_async` itself. It may block and may call any
+ * zen function, including `zen_engine_call_tool` and `zen_call_free` on its
+ * own call's handle. It must not unwind (a C++ exception or `longjmp`) out of
+ * itself.
+ */
+typedef void (*zen_call_callback)(void *user_data, zen_status status, const char *output_json);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 /**
- * The version of the zen library, e.g. `"0.1.0"`.
+ * The version of the zen library, e.g. `"0.1.0"`; it matches the
+ * `ZEN_VERSION_MAJOR`, `ZEN_VERSION_MINOR` and `ZEN_VERSION_PATCH` macros of
+ * the header it was built with.
  *
- * The returned string is static: never free it. Safe to call from any thread.
+ * Ownership: the returned string is static; never free it.
+ * Thread-safety: may be called from any thread at any time.
  */
 const char *zen_version(void);
+
+/**
+ * Frees a string that zen returned through a `char **out_json`
+ * out-parameter. Does nothing when `string` is NULL.
+ *
+ * Ownership: takes ownership of `string`, which must not be used afterwards.
+ * Thread-safety: may be called from any thread, including one other than the
+ * thread that received the string.
+ *
+ * # Safety
+ *
+ * `string` is NULL or a pointer returned by zen through a `char **`
+ * out-parameter that has not been freed yet. Strings zen lends (such as the
+ * `output_json` of a callback, or `zen_version()`) must not be passed here.
+ */
+void zen_string_free(char *string);
+
+/**
+ * A short English description of `status`, such as `"invalid tool
+ * arguments"`; `"unknown status"` for a number that is not a `zen_status`.
+ * Never NULL. It describes the code only: the detail of a failure is in
+ * `zen_last_error_message()`.
+ *
+ * `status` is taken as a plain integer so that any value, even one from a
+ * newer library, is safe to pass.
+ *
+ * Ownership: the returned string is static; never free it.
+ * Thread-safety: may be called from any thread at any time.
+ */
+const char *zen_status_str(int32_t status);
+
+/**
+ * Copies the message of the last failed zen call on the calling thread into
+ * `buf`, NUL-terminated. When no call has failed on this thread, the message
+ * is the empty string.
+ *
+ * - `needed` (may be NULL): receives the size the message needs, in bytes,
+ *   including the terminating NUL — on success and on
+ *   `ZEN_STATUS_BUFFER_TOO_SMALL`, so that a caller can ask with
+ *   `zen_last_error_message(NULL, 0, &needed)` and then allocate.
+ * - Returns `ZEN_STATUS_OK` when the message fit, having written it;
+ *   `ZEN_STATUS_BUFFER_TOO_SMALL` when `len` is smaller than the message
+ *   needs (`buf` is then left untouched); `ZEN_STATUS_NULL_ARGUMENT` when
+ *   `buf` is NULL but `len` is not 0.
+ *
+ * The last error is set by every zen function that returns a status other
+ * than `ZEN_STATUS_OK` (and, for an asynchronous call, on the callback's
+ * thread just before a failed callback). Successful calls leave it as it was,
+ * and this function never changes it: it may be read again.
+ *
+ * Ownership: `buf` stays the caller's; nothing is allocated.
+ * Thread-safety: may be called from any thread; each thread has its own last
+ * error.
+ *
+ * # Safety
+ *
+ * `buf` is NULL or points to at least `len` writable bytes; `needed` is NULL
+ * or points to a writable `size_t`.
+ */
+zen_status zen_last_error_message(char *buf, size_t len, size_t *needed);
+
+/**
+ * Creates an engine. Makes no network call.
+ *
+ * The first engine starts zen's runtime: one set of worker threads (named
+ * `zen-worker`, as many as there are CPUs, or `TOKIO_WORKER_THREADS`) shared
+ * by every engine of the process and kept until it exits. A process that
+ * forks after that must `exec` before using zen in the child.
+ *
+ * - `config_json`: a JSON object of settings, with the names and meanings of
+ *   the environment variables zen reads (`GEMINI_API_KEY`, `OPENAI_API_KEY`,
+ *   `OPENAI_BASE_URL`, `DEFAULT_MODEL`, `DISABLED_TOOLS`, …; see
+ *   docs/CONFIGURATION.md). Values are strings, numbers or booleans; `null`
+ *   leaves a setting unset. Only this object is read: neither the
+ *   environment nor a `.env` file. When `config_json` is NULL the settings are
+ *   read from the environment and `.env` instead, as the MCP server does.
+ * - `out`: receives the new engine on success; untouched on failure.
+ *
+ * Returns `ZEN_STATUS_OK`; `ZEN_STATUS_NULL_ARGUMENT` (`out` is NULL);
+ * `ZEN_STATUS_INVALID_UTF8`; `ZEN_STATUS_INVALID_JSON`; `ZEN_STATUS_CONFIG`
+ * (not an object, or a setting is wrong: the message names it);
+ * `ZEN_STATUS_CATALOGUE`; `ZEN_STATUS_INTERNAL` (zen's runtime could not
+ * start).
+ *
+ * Ownership: `config_json` is borrowed for the call. The caller owns `*out`
+ * and frees it with `zen_engine_free`.
+ * Thread-safety: may be called from any thread, also several at once.
+ *
+ * # Safety
+ *
+ * `config_json` is NULL or a NUL-terminated string; `out` is NULL or points to
+ * a writable `zen_engine *`.
+ */
+zen_status zen_engine_new(const char *config_json, zen_engine **out);
+
+/**
+ * Frees an engine. Does nothing when `engine` is NULL.
+ *
+ * Asynchronous calls still running on this engine are not cancelled: they
+ * hold their own reference to it, finish, and invoke their callbacks as usual.
+ *
+ * Ownership: takes ownership of `engine`, which must not be used afterwards.
+ * Thread-safety: may be called from any thread, but not while another thread
+ * is still using the same handle.
+ *
+ * # Safety
+ *
+ * `engine` is NULL or a handle from `zen_engine_new` not freed yet.
+ */
+void zen_engine_free(zen_engine *engine);
+
+/**
+ * The enabled tools, as a JSON array of objects with `name`, `description`,
+ * `input_schema` (a JSON Schema of the arguments) and `annotations`.
+ *
+ * `out_json` receives the JSON on success; untouched on failure.
+ * Returns `ZEN_STATUS_OK` or `ZEN_STATUS_NULL_ARGUMENT`.
+ *
+ * Ownership: the caller owns `*out_json` and frees it with `zen_string_free`.
+ * Thread-safety: may be called on one engine from any number of threads at
+ * once.
+ *
+ * # Safety
+ *
+ * `engine` is NULL or a live handle; `out_json` is NULL or points to a
+ * writable `char *`.
+ */
+zen_status zen_engine_list_tools(const zen_engine *engine, char **out_json);
+
+/**
+ * The models usable now, in provider priority order, as a JSON array of
+ * objects with `provider`, `api_name` and `spec` (the catalogue entry:
+ * `model_name`, `aliases`, `context_window`, `max_output_tokens`,
+ * `intelligence_score`, capabilities…).
+ *
+ * `out_json` receives the JSON on success; untouched on failure.
+ * Returns `ZEN_STATUS_OK` or `ZEN_STATUS_NULL_ARGUMENT`.
+ *
+ * Ownership: the caller owns `*out_json` and frees it with `zen_string_free`.
+ * Thread-safety: may be called on one engine from any number of threads at
+ * once.
+ *
+ * # Safety
+ *
+ * `engine` is NULL or a live handle; `out_json` is NULL or points to a
+ * writable `char *`.
+ */
+zen_status zen_engine_list_models(const zen_engine *engine, char **out_json);
+
+/**
+ * A snapshot of the engine's figures, as a JSON object (the same as the
+ * `metrics` tool): `version`, `uptime_seconds`, `tools` (per tool: calls,
+ * errors by kind, latency histogram), `models` (per provider and model:
+ * calls, errors, tokens in and out, retries, latency), `providers` (breaker
+ * state, concurrency limit, in flight, waiting), `queue`, `conversations`
+ * (`threads`, `bytes`) and `process` (`resident_bytes`). More fields may be
+ * added.
+ *
+ * `out_json` receives the JSON on success; untouched on failure.
+ * Returns `ZEN_STATUS_OK` or `ZEN_STATUS_NULL_ARGUMENT`.
+ *
+ * Ownership: the caller owns `*out_json` and frees it with `zen_string_free`.
+ * Thread-safety: may be called on one engine from any number of threads at
+ * once. Blocks the calling thread briefly.
+ *
+ * # Safety
+ *
+ * `engine` is NULL or a live handle; `out_json` is NULL or points to a
+ * writable `char *`.
+ */
+zen_status zen_engine_metrics(const zen_engine *engine, char **out_json);
+
+/**
+ * Calls a tool and waits for its answer: `chat`, `thinkdeep`, `consensus`,
+ * `listmodels`… (see `zen_engine_list_tools`).
+ *
+ * - `tool_name`: the tool's name.
+ * - `args_json`: the arguments, a JSON object as described by the tool's
+ *   `input_schema` (e.g. `{"prompt": "…", "model": "o3",
+ *   "working_directory_absolute_path": "/tmp"}` for `chat`); NULL means `{}`.
+ *   To carry on a conversation, pass the `continuation_id` from a previous
+ *   answer's `continuation_offer`.
+ * - `out_json`: receives the tool's answer, a JSON object with `status`
+ *   (`"success"`, `"continuation_available"`, …), `content`, `content_type`,
+ *   `metadata` and, when the conversation may continue, `continuation_offer`.
+ *   Untouched on failure.
+ *
+ * Returns `ZEN_STATUS_OK` when the tool answered. An answer whose own
+ * `status` is `"error"` (a tool reporting a problem in its reply, as PAL's
+ * tools do) is still `ZEN_STATUS_OK`: read the JSON. Otherwise
+ * `ZEN_STATUS_NULL_ARGUMENT`, `ZEN_STATUS_INVALID_UTF8`,
+ * `ZEN_STATUS_INVALID_JSON` (for the caller's inputs), or the 2xx status of
+ * the engine's error (`ZEN_STATUS_UNKNOWN_TOOL`,
+ * `ZEN_STATUS_INVALID_ARGUMENTS`, `ZEN_STATUS_PROVIDER`, …), with the detail in
+ * `zen_last_error_message()`.
+ *
+ * Ownership: `tool_name` and `args_json` are borrowed for the call. The caller
+ * owns `*out_json` and frees it with `zen_string_free`.
+ * Thread-safety: blocks the calling thread until the answer arrives (a model
+ * call can take minutes). May be called on one engine from any number of
+ * threads at once, and from inside a `zen_call_callback`.
+ *
+ * # Safety
+ *
+ * `engine` is NULL or a live handle; `tool_name` and `args_json` are NULL or
+ * NUL-terminated strings; `out_json` is NULL or points to a writable `char *`.
+ */
+zen_status zen_engine_call_tool(const zen_engine *engine, const char *tool_name, const char *args_json, char **out_json);
+
+/**
+ * Starts a tool call on zen's worker threads and returns at once; the
+ * outcome arrives through `callback`.
+ *
+ * Arguments as for `zen_engine_call_tool`, and:
+ * - `callback`: invoked exactly once with the outcome, from a worker thread
+ *   (see `zen_call_callback`) — also when the call fails, and when it is
+ *   cancelled (with `ZEN_STATUS_CANCELLED` and a NULL `output_json`).
+ * - `user_data`: passed to `callback` as it is; zen never reads it.
+ * - `out_handle`: receives the call's handle; untouched on failure.
+ *
+ * Returns `ZEN_STATUS_OK` when the call started: the callback will run.
+ * Otherwise the call did not start and the callback will never run:
+ * `ZEN_STATUS_NULL_ARGUMENT` (`engine`, `tool_name`, `callback` or
+ * `out_handle` is NULL), `ZEN_STATUS_INVALID_UTF8`, `ZEN_STATUS_INVALID_JSON`,
+ * `ZEN_STATUS_UNKNOWN_TOOL`, `ZEN_STATUS_INTERNAL`. Failures of the call
+ * itself (`ZEN_STATUS_INVALID_ARGUMENTS`, `ZEN_STATUS_PROVIDER`, …) come
+ * through the callback.
+ *
+ * Ownership: `tool_name` and `args_json` are borrowed for this function only
+ * (they are copied). The caller owns `*out_handle` and frees it with
+ * `zen_call_free`, before or after the callback ran. `engine` may be freed
+ * while the call runs; the call keeps what it needs.
+ * Thread-safety: may be called on one engine from any number of threads at
+ * once. `user_data` is used on another thread: whatever it points to must
+ * allow that.
+ *
+ * # Safety
+ *
+ * As for `zen_engine_call_tool`; `callback` is NULL or a function that can be
+ * called with `user_data` until it has run; `out_handle` is NULL or points to
+ * a writable `zen_call *`.
+ */
+zen_status zen_engine_call_tool_async(const zen_engine *engine, const char *tool_name, const char *args_json, zen_call_callback callback, void *user_data, zen_call **out_handle);
+
+/**
+ * Asks a call to stop. A call still running is stopped at once (its request
+ * to the model provider is dropped) and its callback is invoked with
+ * `ZEN_STATUS_CANCELLED` and a NULL `output_json`. A call that has already
+ * finished, or whose callback is running, is not affected: its callback
+ * reports the real outcome. Cancelling twice is harmless.
+ *
+ * Returns `ZEN_STATUS_OK`, or `ZEN_STATUS_NULL_ARGUMENT` when `call` is NULL.
+ *
+ * Ownership: `call` is borrowed; it still has to be freed.
+ * Thread-safety: may be called from any thread, also at once with other
+ * `zen_call_cancel` calls on the same handle, and from inside the callback.
+ *
+ * # Safety
+ *
+ * `call` is NULL or a live handle from `zen_engine_call_tool_async`.
+ */
+zen_status zen_call_cancel(const zen_call *call);
+
+/**
+ * Frees a call handle. Does nothing when `call` is NULL.
+ *
+ * Freeing does not cancel: a call still running goes on and its callback is
+ * still invoked exactly once (cancel first with `zen_call_cancel` to stop
+ * it). So it is safe to free the handle at any time, before or after the
+ * callback, or from inside it.
+ *
+ * Ownership: takes ownership of `call`, which must not be used afterwards.
+ * Thread-safety: may be called from any thread, but not while another thread
+ * is still using the same handle.
+ *
+ * # Safety
+ *
+ * `call` is NULL or a handle from `zen_engine_call_tool_async` not freed yet.
+ */
+void zen_call_free(zen_call *call);
 
 #ifdef __cplusplus
 }  // extern "C"

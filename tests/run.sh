@@ -63,25 +63,7 @@ export ZEN_TEST_PAL_CONF="$PAL_DIR/conf"
 step "tests"
 cargo test --workspace --locked
 
-step "C header"
-CBINDGEN_VERSION=0.29.4
-if ! command -v cbindgen >/dev/null 2>&1 || ! cbindgen --version | grep -q "$CBINDGEN_VERSION"; then
-    cargo install cbindgen --version "$CBINDGEN_VERSION" --locked --root "$CACHE/cbindgen"
-    export PATH="$CACHE/cbindgen/bin:$PATH"
-fi
-cbindgen --config zen-ffi/cbindgen.toml --crate zen-ffi --output "$CACHE/zen.h" zen-ffi
-if ! diff -u include/zen.h "$CACHE/zen.h"; then
-    echo "include/zen.h is stale: regenerate it with" >&2
-    echo "  cbindgen --config zen-ffi/cbindgen.toml --crate zen-ffi --output include/zen.h zen-ffi" >&2
-    exit 1
-fi
-CC=${CC:-cc}
-"$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c include/zen.h
-c++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c++ include/zen.h
-cargo build -p zen-ffi --locked
-TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-"$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror -Iinclude tests/c/version.c \
-    -L"$TARGET_DIR/debug" -lzen -Wl,-rpath,"$TARGET_DIR/debug" -o "$CACHE/c-version"
-"$CACHE/c-version" "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"]=="zen-ffi"))')"
+step "C API: header, library, C and C++ programs under valgrind"
+bash tests/c/run.sh
 
 step "all tests passed"
