@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use zen_core::{Config, Engine};
 
 use crate::error::Failure;
