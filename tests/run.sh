@@ -63,6 +63,9 @@ export ZEN_TEST_PAL_CONF="$PAL_DIR/conf"
 step "tests"
 cargo test --workspace --locked
 
+step "MCP: the official Python client over stdio and HTTP"
+bash tests/mcp/run.sh
+
 step "C API: header, library, C and C++ programs under valgrind"
 bash tests/c/run.sh
 
