@@ -66,6 +66,9 @@ cargo test --workspace --locked
 step "MCP: the official Python client over stdio and HTTP"
 bash tests/mcp/run.sh
 
+step "Python: the zen module, its stubs and its tests"
+bash tests/python/run.sh
+
 step "C API: header, library, C and C++ programs under valgrind"
 bash tests/c/run.sh
 
