@@ -67,15 +67,27 @@ impl Turn {
         }
     }
 
-    /// Approximate bytes the turn takes in memory.
+    /// Approximate bytes the turn takes in memory: the struct, every string's
+    /// heap buffer and its allocation overhead.
     pub fn weight(&self) -> u64 {
-        let strings = self.content.len()
-            + self.files.iter().map(String::len).sum::<usize>()
-            + self.images.iter().map(String::len).sum::<usize>()
-            + self.tool_name.as_ref().map_or(0, String::len)
-            + self.provider.as_ref().map_or(0, String::len)
-            + self.model_name.as_ref().map_or(0, String::len);
-        strings as u64 + 160
+        // Each heap allocation costs its size rounded up, plus about 16 bytes.
+        let heap = |s: &String| {
+            if s.capacity() == 0 {
+                0
+            } else {
+                s.capacity() + 16
+            }
+        };
+        let list = |v: &Vec<String>| {
+            v.iter().map(heap).sum::<usize>() + v.capacity() * std::mem::size_of::<String>()
+        };
+        let strings = heap(&self.content)
+            + list(&self.files)
+            + list(&self.images)
+            + self.tool_name.as_ref().map_or(0, heap)
+            + self.provider.as_ref().map_or(0, heap)
+            + self.model_name.as_ref().map_or(0, heap);
+        (std::mem::size_of::<Turn>() + strings) as u64
     }
 }
 

@@ -22,6 +22,8 @@ pub(crate) fn client(config: &ProviderConfig, headers: HeaderMap) -> Result<reqw
         .read_timeout(config.read_timeout)
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(90))
+        // Keep a few warm connections, not one per call of a past burst.
+        .pool_max_idle_per_host(16)
         .build()
         .map_err(|err| Error::Provider {
             provider: config.kind,
