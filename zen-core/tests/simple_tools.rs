@@ -391,3 +391,35 @@ async fn long_outputs_are_cut_to_the_clients_limit() {
         "the rest of the output survives"
     );
 }
+
+#[tokio::test]
+async fn model_free_tools_ignore_the_model_fields_pal_clients_send() {
+    let server = StandIn::start().await.unwrap();
+    let engine = engine_for(&server, &[]);
+    let out = engine
+        .call_tool(
+            "challenge",
+            json!({"prompt": "x", "model": "o3", "temperature": 0.2, "thinking_mode": "low"}),
+        )
+        .await
+        .unwrap()
+        .into_value();
+    assert_eq!(out["status"], "challenge_accepted");
+    let out = engine
+        .call_tool(
+            "planner",
+            json!({"step": "plan it", "step_number": 1, "total_steps": 1,
+                   "next_step_required": false, "model": "o3"}),
+        )
+        .await
+        .unwrap()
+        .into_value();
+    assert_eq!(out["status"], "planning_complete", "{out}");
+    // Other unknown fields are still refused.
+    let err = engine
+        .call_tool("challenge", json!({"prompt": "x", "colour": 1}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArguments { ref field, .. } if field == "colour"));
+    assert!(server.requests().is_empty());
+}

@@ -429,7 +429,6 @@ async fn a_failed_last_step_can_be_sent_again() {
 #[tokio::test]
 async fn bad_arguments_name_the_field() {
     let b = bench().await;
-    let precision = json!({"trace_mode": "precision", "target_description": "x", "model": "o3"});
     let cases = [
         ("debug", json!({"step_number": "2"}), "step_number"),
         ("debug", json!({"step_number": 0}), "step_number"),
@@ -460,7 +459,6 @@ async fn bad_arguments_name_the_field() {
             json!({"trace_mode": "precision"}),
             "target_description",
         ),
-        ("tracer", precision, "model"),
         (
             "docgen",
             json!({"num_files_documented": -1}),

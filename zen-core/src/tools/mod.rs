@@ -236,6 +236,19 @@ impl Engine {
                 ));
             }
         };
+        // PAL's clients may send the model fields to every tool; a tool that
+        // calls no model has no use for them, and PAL ignores them there too.
+        let args = if tool.uses_model() {
+            args
+        } else {
+            let mut args = args;
+            if let Value::Object(map) = &mut args {
+                for field in ["model", "temperature", "thinking_mode"] {
+                    map.remove(field);
+                }
+            }
+            args
+        };
         let started = std::time::Instant::now();
         let continuation_id = args
             .get("continuation_id")
