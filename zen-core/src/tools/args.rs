@@ -122,23 +122,10 @@ fn compact(value: &mut Value) {
 }
 
 /// Checks `args` against `T`: an unknown field, a missing one, or a wrong
-/// type is an [`Error::InvalidArguments`] naming the field. Unknown fields are
-/// found from `T`'s schema, so types may flatten shared fields.
-pub fn parse_args<T: DeserializeOwned + JsonSchema>(args: Value) -> Result<T> {
-    let schema = schema_for::<T>();
-    if let (Some(given), Some(Value::Object(known))) = (args.as_object(), schema.get("properties"))
-        && let Some(unknown) = given.keys().find(|k| !known.contains_key(*k))
-    {
-        let mut names: Vec<&str> = known.keys().map(String::as_str).collect();
-        names.sort_unstable();
-        return Err(Error::InvalidArguments {
-            field: unknown.clone(),
-            message: format!(
-                "unknown field `{unknown}`; this tool takes: {}",
-                names.join(", ")
-            ),
-        });
-    }
+/// type is an [`Error::InvalidArguments`] naming the field. Argument types
+/// refuse unknown fields themselves (`#[serde(deny_unknown_fields)]`, which
+/// [`with_model_fields!`] adds), so nothing is generated per call.
+pub fn parse_args<T: DeserializeOwned>(args: Value) -> Result<T> {
     serde_path_to_error::deserialize::<_, T>(args).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
@@ -155,9 +142,10 @@ pub fn parse_args<T: DeserializeOwned + JsonSchema>(args: Value) -> Result<T> {
                 .or_else(|| named("missing field `"))
                 .unwrap_or_else(|| "arguments".into())
         } else {
+            // The path already ends at an unknown field; add its name otherwise.
             match named("unknown field `") {
-                Some(unknown) => format!("{path}.{unknown}"),
-                None => path,
+                Some(unknown) if !path.ends_with(unknown.as_str()) => format!("{path}.{unknown}"),
+                _ => path,
             }
         };
         let message = inner.split(" at line ").next().unwrap_or(&inner).to_owned();
@@ -165,59 +153,81 @@ pub fn parse_args<T: DeserializeOwned + JsonSchema>(args: Value) -> Result<T> {
     })
 }
 
-/// Completes a tool's schema for the current configuration: `model` lists the
-/// usable models compactly and is required only in auto mode.
-pub(super) fn with_model_field(
-    mut schema: Value,
-    uses_model: bool,
-    full_list: bool,
-    engine: &Engine,
-) -> Value {
-    let Some(object) = schema.as_object_mut() else {
-        return schema;
-    };
-    let has_model = object
-        .get("properties")
-        .and_then(|p| p.get("model"))
-        .is_some();
-    if !uses_model || !has_model {
-        return schema;
-    }
-    let auto = engine.config().is_auto_mode();
-    // One tool (chat) lists every usable model, strongest first; the others
-    // point to it and to listmodels, which keeps tools/list small.
-    let mut models = engine.models();
-    models.sort_by_key(|m| std::cmp::Reverse(m.spec.capability_rank()));
-    let names: Vec<&str> = models.iter().map(|m| m.api_name.as_str()).collect();
-    let mut description = if auto {
-        String::new()
-    } else {
-        format!("Default {}. ", engine.config().default_model)
-    };
-    if names.is_empty() {
-        description.push_str("No model is configured.");
-    } else if full_list {
-        description.push_str(&names.join(", "));
-    } else {
-        description.push_str("Name or alias (listmodels).");
-    }
-    if let Some(Value::Object(props)) = object.get_mut("properties") {
-        props.insert(
-            "model".into(),
-            json!({"type": "string", "description": description}),
-        );
-    }
-    if auto {
-        let required = object
-            .entry("required")
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(list) = required
-            && !list.iter().any(|v| v == "model")
-        {
-            list.push(json!("model"));
+// The arguments of a tool that takes none: anything given is refused by name.
+// (A plain comment: a doc comment would land in every such schema.)
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NoArgs {}
+
+/// How `model` is described in every schema for the current configuration,
+/// worked out once per tool listing.
+#[derive(Debug, Clone)]
+pub(super) struct ModelField {
+    /// Whether auto mode is on (then `model` is required).
+    auto: bool,
+    /// The start of every description (`Default X. ` outside auto mode).
+    lead: String,
+    /// Every usable model, strongest first.
+    names: Vec<String>,
+}
+
+impl ModelField {
+    /// The `model` field for `engine`'s configuration.
+    pub(super) fn for_engine(engine: &Engine) -> Self {
+        let auto = engine.config().is_auto_mode();
+        let mut models = engine.models();
+        models.sort_by_key(|m| std::cmp::Reverse(m.spec.capability_rank()));
+        ModelField {
+            auto,
+            lead: if auto {
+                String::new()
+            } else {
+                format!("Default {}. ", engine.config().default_model)
+            },
+            names: models.into_iter().map(|m| m.api_name).collect(),
         }
     }
-    schema
+
+    /// Completes a tool's schema: `model` is described (every usable model for
+    /// the one tool that lists them, a pointer to listmodels for the rest, to
+    /// keep tools/list small) and required only in auto mode.
+    pub(super) fn apply(&self, mut schema: Value, uses_model: bool, full_list: bool) -> Value {
+        let Some(object) = schema.as_object_mut() else {
+            return schema;
+        };
+        let has_model = object
+            .get("properties")
+            .and_then(|p| p.get("model"))
+            .is_some();
+        if !uses_model || !has_model {
+            return schema;
+        }
+        let mut description = self.lead.clone();
+        if self.names.is_empty() {
+            description.push_str("No model is configured.");
+        } else if full_list {
+            description.push_str(&self.names.join(", "));
+        } else {
+            description.push_str("Name or alias (listmodels).");
+        }
+        if let Some(Value::Object(props)) = object.get_mut("properties") {
+            props.insert(
+                "model".into(),
+                json!({"type": "string", "description": description}),
+            );
+        }
+        if self.auto {
+            let required = object
+                .entry("required")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(list) = required
+                && !list.iter().any(|v| v == "model")
+            {
+                list.push(json!("model"));
+            }
+        }
+        schema
+    }
 }
 
 #[cfg(test)]

@@ -3,11 +3,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use schemars::JsonSchema;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::args::{parse_args, schema_for};
+use super::args::{NoArgs, parse_args, schema_for};
 use super::{Tool, ToolOutput};
 use crate::engine::Engine;
 use crate::error::Result;
@@ -19,10 +17,6 @@ pub(super) fn tools() -> Vec<Arc<dyn Tool>> {
 
 #[derive(Debug)]
 struct Metrics;
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct NoArgs {}
 
 #[async_trait]
 impl Tool for Metrics {

@@ -206,16 +206,16 @@ impl Engine {
     /// What clients see of the enabled tools: name, description, input schema
     /// (with `model` described for the current configuration) and annotations.
     pub fn tools(&self) -> Vec<ToolInfo> {
+        let model_field = args::ModelField::for_engine(self);
         self.tool_registry()
             .iter()
             .map(|tool| ToolInfo {
                 name: tool.name().to_owned(),
                 description: tool.description().to_owned(),
-                input_schema: args::with_model_field(
+                input_schema: model_field.apply(
                     tool.schema(),
                     tool.uses_model(),
                     tool.lists_models(),
-                    self,
                 ),
                 annotations: tool.annotations(),
             })

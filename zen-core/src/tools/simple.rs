@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::args::{parse_args, schema_for, with_model_fields};
+use super::args::{NoArgs, parse_args, schema_for, with_model_fields};
 use super::{Tool, ToolOutput};
 use crate::consult::{ConsultOutcome, ConsultRequest};
 use crate::engine::Engine;
@@ -251,10 +251,6 @@ impl Tool for ApiLookup {
 
 #[derive(Debug)]
 struct ListModels;
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct NoArgs {}
 
 #[async_trait]
 impl Tool for ListModels {
