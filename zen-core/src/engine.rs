@@ -179,6 +179,9 @@ impl Engine {
             tokens_out: usage.output_tokens,
             error,
         });
+        if !telemetry.auditing() {
+            return result;
+        }
         let call = telemetry::current_call().unwrap_or_default();
         let mut record = serde_json::json!({
             "event": "model_call",

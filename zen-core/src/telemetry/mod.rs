@@ -68,6 +68,11 @@ impl Telemetry {
         }
     }
 
+    /// Whether the audit log is on (records are only built when it is).
+    pub fn auditing(&self) -> bool {
+        self.audit.is_some()
+    }
+
     /// Whether audit records may carry prompt content.
     pub fn audit_content(&self) -> bool {
         self.audit.as_ref().is_some_and(AuditLog::with_content)

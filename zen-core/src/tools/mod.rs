@@ -286,6 +286,9 @@ impl Engine {
         };
         let telemetry = self.telemetry();
         telemetry.stats.tool_call(name, took, error);
+        if !telemetry.auditing() {
+            return;
+        }
         let (status, metadata) = match result {
             Ok(output) => (
                 output.status().to_owned(),
