@@ -124,7 +124,7 @@ fn compact(value: &mut Value) {
 /// Checks `args` against `T`: an unknown field, a missing one, or a wrong
 /// type is an [`Error::InvalidArguments`] naming the field. Argument types
 /// refuse unknown fields themselves (`#[serde(deny_unknown_fields)]`, which
-/// [`with_model_fields!`] adds), so nothing is generated per call.
+/// `with_model_fields!` adds), so nothing is generated per call.
 pub fn parse_args<T: DeserializeOwned>(args: Value) -> Result<T> {
     serde_path_to_error::deserialize::<_, T>(args).map_err(|err| {
         let path = err.path().to_string();
