@@ -136,7 +136,7 @@ impl Engine {
         let refused_files = expanded.refused;
         let mut prompt_text = request.prompt.clone();
         if let Some(prompt_file) = files::take_prompt_file(&mut file_paths) {
-            let from_file = files::read_prompt_file(&prompt_file)?;
+            let from_file = self.file_cache().read_prompt_file(&prompt_file)?;
             prompt_text = if prompt_text.trim().is_empty() {
                 from_file
             } else {
@@ -159,7 +159,7 @@ impl Engine {
         let mut file_section = String::new();
         let current: HashSet<String> = file_paths.iter().map(|p| p.display().to_string()).collect();
         for path in &file_paths {
-            let block = files::read_file_block(path, file_budget, true);
+            let block = self.file_cache().read_file_block(path, file_budget, true);
             match &block.status {
                 BlockStatus::Embedded => {
                     file_budget = file_budget.saturating_sub(block.tokens);
@@ -178,7 +178,13 @@ impl Engine {
             }
         }
 
-        let history = prompt::build_history(&chain, &current, file_budget, budget.history);
+        let history = prompt::build_history(
+            self.file_cache(),
+            &chain,
+            &current,
+            file_budget,
+            budget.history,
+        );
 
         // Images from earlier turns come along (newest first, each once) for a
         // model that can see them, within the per-request limit; one that can

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
+use crate::cache::{FileCache, ResponseCache};
 use crate::config::Config;
 use crate::conversation::{ConversationStore, MemoryStore};
 use crate::error::{Error, Result};
@@ -27,6 +28,8 @@ struct Inner {
     tools: ToolRegistry,
     resilience: Resilience,
     telemetry: Telemetry,
+    files: FileCache,
+    responses: ResponseCache,
     providers: BTreeMap<ProviderKind, Arc<dyn Provider>>,
     /// When the custom endpoint's models were last listed.
     discovered_at: Mutex<Option<Instant>>,
@@ -56,6 +59,8 @@ impl Engine {
         let tools = ToolRegistry::from_config(&config)?;
         let resilience = Resilience::new(Policy::from_settings(&config.settings)?);
         let telemetry = Telemetry::new(&config.settings)?;
+        let files = FileCache::from_settings(&config.settings)?;
+        let responses = ResponseCache::from_settings(&config.settings)?;
         let providers = config
             .providers
             .iter()
@@ -69,6 +74,8 @@ impl Engine {
                 tools,
                 resilience,
                 telemetry,
+                files,
+                responses,
                 providers,
                 discovered_at: Mutex::new(None),
             }),
@@ -98,6 +105,16 @@ impl Engine {
     /// Every model usable now, in provider priority order.
     pub fn models(&self) -> Vec<ResolvedModel> {
         self.inner.registry.available()
+    }
+
+    /// The cache of file contents every tool reads attachments through.
+    pub fn file_cache(&self) -> &FileCache {
+        &self.inner.files
+    }
+
+    /// The cache of temperature-0 replies (off unless `ZEN_RESPONSE_CACHE`).
+    pub fn response_cache(&self) -> &ResponseCache {
+        &self.inner.responses
     }
 
     /// The client of a configured provider.
@@ -154,12 +171,21 @@ impl Engine {
     /// Sends `request` to `model`'s provider along the guarded path: the
     /// provider's concurrency and rate limits, its circuit breaker, and
     /// retries of transient failures. Counted in the stats and the audit log.
+    /// With `ZEN_RESPONSE_CACHE` on, a temperature-0 request identical to an
+    /// earlier one is answered from the cache: no provider call, counted only
+    /// as a cache hit.
     pub async fn generate(
         &self,
         model: &ResolvedModel,
         request: &GenerateRequest,
     ) -> Result<GenerateResponse> {
         let provider = self.provider(model.provider).ok_or(Error::NoProvider)?;
+        let cache_key = self.inner.responses.key(model, request);
+        if let Some(key) = &cache_key
+            && let Some(reply) = self.inner.responses.get(key)
+        {
+            return Ok(reply);
+        }
         let started = Instant::now();
         let (result, attempts) = self
             .inner
@@ -169,6 +195,9 @@ impl Engine {
         let took = started.elapsed();
         let error = result.as_ref().err().map(|e| e.kind().as_str());
         let usage = result.as_ref().map(|r| r.usage).unwrap_or_default();
+        if let (Some(key), Ok(reply)) = (cache_key, &result) {
+            self.inner.responses.insert(key, reply);
+        }
         let telemetry = &self.inner.telemetry;
         telemetry.stats.model_call(&ModelCall {
             provider: model.provider.id(),
@@ -261,6 +290,10 @@ impl Engine {
             "providers": providers,
             "queue": {"in_flight": in_flight, "waiting": waiting},
             "conversations": self.store().usage().await,
+            "caches": {
+                "files": self.inner.files.stats(),
+                "responses": self.inner.responses.stats(),
+            },
             "process": {"resident_bytes": telemetry::resident_bytes()},
         })
     }

@@ -63,11 +63,13 @@
 //!
 //! These markers are stable; models and tests may rely on them.
 
+mod cache;
 mod expand;
 mod images;
 mod paths;
 mod read;
 
+pub use cache::{DEFAULT_FILE_CACHE_MB, FileCache};
 pub use expand::{Expanded, SKIPPED_DIRS, expand_paths, is_binary_file};
 pub use images::{DEFAULT_MAX_IMAGE_MB, MAX_IMAGES, load_images};
 pub use paths::{Refusal, resolve_path};

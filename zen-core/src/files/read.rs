@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::cache::FileCache;
+use super::human_size;
 use super::paths::check_absolute;
-use super::{human_size, read_at_most};
 use crate::error::{Error, Result};
 use crate::tokens::{bytes_for_tokens, estimate_tokens};
 
@@ -110,7 +111,33 @@ impl FileBlock {
 ///
 /// With `line_numbers`, each line starts with its number right-aligned to
 /// four digits, or as many as the last line number needs, then `│ `.
+///
+/// Reads from the disk every time; [`FileCache::read_file_block`] reads a
+/// file again only when it changed.
 pub fn read_file_block(path: &Path, budget_tokens: u64, line_numbers: bool) -> FileBlock {
+    FileCache::disabled().read_file_block(path, budget_tokens, line_numbers)
+}
+
+impl FileCache {
+    /// [`read_file_block`], with the content taken from this cache while the
+    /// file's modification time and size are unchanged.
+    pub fn read_file_block(
+        &self,
+        path: &Path,
+        budget_tokens: u64,
+        line_numbers: bool,
+    ) -> FileBlock {
+        block(self, path, budget_tokens, line_numbers)
+    }
+
+    /// [`read_prompt_file`], with the content taken from this cache while the
+    /// file's modification time and size are unchanged.
+    pub fn read_prompt_file(&self, path: &Path) -> Result<String> {
+        prompt_file(self, path)
+    }
+}
+
+fn block(cache: &FileCache, path: &Path, budget_tokens: u64, line_numbers: bool) -> FileBlock {
     let unreadable = |reason: String| FileBlock::left_out(path, BlockStatus::Unreadable { reason });
     if !path.is_absolute() {
         return unreadable("not an absolute path".to_owned());
@@ -136,7 +163,7 @@ pub fn read_file_block(path: &Path, budget_tokens: u64, line_numbers: bool) -> F
         return FileBlock::left_out(path, BlockStatus::OverBudget { bytes: size });
     }
     let limit = MAX_FILE_BYTES.min(fits);
-    let bytes = match read_at_most(&resolved, limit) {
+    let bytes = match cache.read(&resolved, &meta, limit) {
         Ok(bytes) => bytes,
         Err(err) => return unreadable(err.to_string()),
     };
@@ -150,8 +177,7 @@ pub fn read_file_block(path: &Path, budget_tokens: u64, line_numbers: bool) -> F
         };
         return FileBlock::left_out(path, status);
     }
-    let content = String::from_utf8(bytes)
-        .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
+    let content = String::from_utf8_lossy(&bytes);
     let modified = meta.modified().map_or_else(
         |_| "unknown".to_owned(),
         |time| humantime::format_rfc3339_seconds(time).to_string(),
@@ -227,6 +253,10 @@ pub fn take_prompt_file(files: &mut Vec<PathBuf>) -> Option<PathBuf> {
 /// [`Error::FileRefused`] when the file is refused, can't be read, is larger
 /// than [`MAX_FILE_BYTES`] or is not UTF-8 text.
 pub fn read_prompt_file(path: &Path) -> Result<String> {
+    prompt_file(&FileCache::disabled(), path)
+}
+
+fn prompt_file(cache: &FileCache, path: &Path) -> Result<String> {
     let shown = path.display().to_string();
     let refuse = |reason: String| Error::FileRefused {
         path: shown.clone(),
@@ -249,7 +279,8 @@ pub fn read_prompt_file(path: &Path) -> Result<String> {
             human_size(MAX_FILE_BYTES)
         )));
     }
-    let bytes = read_at_most(&resolved, MAX_FILE_BYTES)
+    let bytes = cache
+        .read(&resolved, &meta, MAX_FILE_BYTES)
         .map_err(|err| refuse(format!("can't be read ({err})")))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(refuse(format!(
@@ -257,7 +288,7 @@ pub fn read_prompt_file(path: &Path) -> Result<String> {
             human_size(MAX_FILE_BYTES)
         )));
     }
-    String::from_utf8(bytes)
+    String::from_utf8(bytes.to_vec())
         .map_err(|_| refuse("the prompt file is not UTF-8 text; save it as UTF-8".to_owned()))
 }
 

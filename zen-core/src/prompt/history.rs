@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use crate::conversation::{Role, Thread, Turn};
-use crate::files::{self, BlockStatus};
+use crate::files::{BlockStatus, FileCache};
 use crate::tokens::estimate_tokens;
 
 /// The history section of a prompt, and what had to be left out.
@@ -29,8 +29,10 @@ pub struct History {
 
 /// Builds the history of `chain` (threads oldest first). Files also attached to
 /// the current request (`current_files`) are left to the request, so each file
-/// appears once. `file_budget` and `history_budget` are in tokens.
+/// appears once. `file_budget` and `history_budget` are in tokens. Files
+/// are read through `files`, so an unchanged one is not read again.
 pub fn build_history(
+    files: &FileCache,
     chain: &[Thread],
     current_files: &HashSet<String>,
     file_budget: u64,
@@ -76,7 +78,7 @@ pub fn build_history(
                 .push((path.to_owned(), "left out to fit the context window".into()));
             continue;
         }
-        let block = files::read_file_block(Path::new(path), remaining, false);
+        let block = files.read_file_block(Path::new(path), remaining, false);
         match &block.status {
             BlockStatus::Embedded => {
                 remaining = remaining.saturating_sub(block.tokens);

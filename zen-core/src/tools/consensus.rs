@@ -320,7 +320,7 @@ async fn ask(
     let mut budget = Budget::for_context(model.spec.context_window.max(4_096)).files;
     let mut section = String::new();
     for path in &paths {
-        let block = files::read_file_block(path, budget, true);
+        let block = engine.file_cache().read_file_block(path, budget, true);
         if matches!(block.status, BlockStatus::OverBudget { .. }) {
             notes.push(format!("{} ({})", path.display(), block.status));
             continue;

@@ -158,7 +158,7 @@ impl Tool for Clink {
 
         let mut request = args.prompt.clone();
         if let Some(prompt_file) = files::take_prompt_file(&mut file_paths) {
-            let from_file = files::read_prompt_file(&prompt_file)?;
+            let from_file = engine.file_cache().read_prompt_file(&prompt_file)?;
             request = if request.trim().is_empty() {
                 from_file
             } else {
