@@ -271,14 +271,22 @@ impl Engine {
             .into_iter()
             .filter(|p| configured.contains(&p.provider))
             .map(|p| {
-                serde_json::json!({
+                let mut entry = serde_json::json!({
                     "provider": p.provider.id(),
                     "breaker": p.breaker.as_str(),
                     "limit": p.limit,
                     "max_concurrent": p.ceiling,
                     "in_flight": p.in_flight,
                     "waiting": p.waiting,
-                })
+                });
+                let endpoints = self
+                    .provider(p.provider)
+                    .map(|c| c.endpoints())
+                    .unwrap_or_default();
+                if !endpoints.is_empty() {
+                    entry["endpoints"] = serde_json::json!(endpoints);
+                }
+                entry
             })
             .collect();
         let (in_flight, waiting) = self.inner.resilience.tool_calls();

@@ -28,8 +28,15 @@ pub struct ProviderConfig {
     pub kind: ProviderKind,
     /// The API key, when the provider needs one.
     pub api_key: Option<String>,
-    /// Base address, without a trailing `/`.
+    /// Base address, without a trailing `/` (the first of `endpoints`).
     pub base_url: String,
+    /// Every base address, `base_url` first: more than one when
+    /// `CUSTOM_API_URL` or `AZURE_OPENAI_ENDPOINT` lists several, and calls
+    /// are then balanced between them by health and recent latency.
+    pub endpoints: Vec<String>,
+    /// How long an endpoint that failed is avoided while another is healthy
+    /// (`ZEN_BREAKER_COOLDOWN_SECS`, default 30 s).
+    pub endpoint_cooldown: Duration,
     /// `api-version` query value (Azure, DIAL).
     pub api_version: Option<String>,
     /// Extra headers sent with every request (OpenRouter's attribution headers).
@@ -235,18 +242,18 @@ fn provider_config(kind: ProviderKind, s: &Settings) -> Result<Option<ProviderCo
         ProviderKind::Dial => Some(("DIAL_API_KEY", "DIAL_API_HOST", "https://core.dialx.ai")),
         ProviderKind::Azure | ProviderKind::Custom => None,
     };
-    let (api_key, base_url, api_version) = match (kind, simple) {
+    let (api_key, endpoints, api_version) = match (kind, simple) {
         (_, Some((key_var, url_var, default_url))) => {
             let Some((k, url)) = keyed(key_var, url_var, default_url)? else {
                 return Ok(None);
             };
             let version = (kind == ProviderKind::Dial)
                 .then(|| key("DIAL_API_VERSION").unwrap_or_else(|| "2024-12-01-preview".into()));
-            (Some(k), url, version)
+            (Some(k), vec![url], version)
         }
         (ProviderKind::Azure, None) => {
             let api_key = key("AZURE_OPENAI_API_KEY");
-            let endpoint = s.url("AZURE_OPENAI_ENDPOINT")?;
+            let endpoint = s.urls("AZURE_OPENAI_ENDPOINT")?;
             match (api_key, endpoint) {
                 (None, None) => return Ok(None),
                 (Some(_), None) => {
@@ -273,7 +280,7 @@ fn provider_config(kind: ProviderKind, s: &Settings) -> Result<Option<ProviderCo
                 ),
             }
         }
-        (_, None) => match s.url("CUSTOM_API_URL")? {
+        (_, None) => match s.urls("CUSTOM_API_URL")? {
             None => {
                 if s.is_set("CUSTOM_API_KEY") || s.is_set("CUSTOM_MODEL_NAME") {
                     return Err(Error::config(
@@ -285,9 +292,10 @@ fn provider_config(kind: ProviderKind, s: &Settings) -> Result<Option<ProviderCo
                 }
                 return Ok(None);
             }
-            Some(url) => (key("CUSTOM_API_KEY"), url, None),
+            Some(urls) => (key("CUSTOM_API_KEY"), urls, None),
         },
     };
+    let base_url = endpoints.first().cloned().unwrap_or_default();
 
     // As in PAL, CUSTOM_*_TIMEOUT apply to every provider, in seconds.
     let (connect_default, read_default) = if is_local(&base_url) {
@@ -317,6 +325,8 @@ fn provider_config(kind: ProviderKind, s: &Settings) -> Result<Option<ProviderCo
         kind,
         api_key,
         base_url,
+        endpoints,
+        endpoint_cooldown: s.seconds("ZEN_BREAKER_COOLDOWN_SECS", Duration::from_secs(30))?,
         api_version,
         extra_headers,
         connect_timeout,

@@ -113,6 +113,54 @@ impl Settings {
         }
     }
 
+    /// A comma-separated list of one or more `http://` or `https://` URLs,
+    /// each with a host, trailing `/` removed. An empty item, a bad URL or
+    /// one listed twice is an error naming `name`.
+    pub fn urls(&self, name: &str) -> Result<Option<Vec<String>>> {
+        let Some(raw) = self.get(name) else {
+            return Ok(None);
+        };
+        let items: Vec<&str> = raw.split(',').map(str::trim).collect();
+        let several = items.len() > 1;
+        let mut urls: Vec<String> = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            let which = if several {
+                format!("item {} of the list", index + 1)
+            } else {
+                "the value".to_owned()
+            };
+            if item.is_empty() {
+                return Err(Error::config(
+                    name,
+                    format!(
+                        "{which} is empty; separate URLs with single commas, e.g. http://a:8000/v1,http://b:8000/v1"
+                    ),
+                ));
+            }
+            let scheme_ok = item.starts_with("http://") || item.starts_with("https://");
+            let parsed = reqwest::Url::parse(item);
+            if !scheme_ok || !parsed.as_ref().is_ok_and(|url| url.host().is_some()) {
+                let why = match parsed {
+                    Err(err) if scheme_ok => format!(" ({err})"),
+                    _ => String::new(),
+                };
+                return Err(Error::config(
+                    name,
+                    format!("`{item}` ({which}) is not an http:// or https:// URL{why}"),
+                ));
+            }
+            let url = item.trim_end_matches('/').to_owned();
+            if urls.contains(&url) {
+                return Err(Error::config(
+                    name,
+                    format!("`{item}` is listed twice; list each endpoint once"),
+                ));
+            }
+            urls.push(url);
+        }
+        Ok(Some(urls))
+    }
+
     /// One of `options` (case-insensitive), returned in lowercase.
     pub fn choice(&self, name: &str, options: &[&str]) -> Result<Option<String>> {
         match self.get(name) {

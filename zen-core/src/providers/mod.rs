@@ -1,6 +1,7 @@
 //! Model providers: one [`Provider`] trait, an OpenAI-compatible client that
 //! serves six providers, and a Gemini client.
 
+mod endpoints;
 mod gemini;
 mod http;
 mod kind;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use endpoints::{EXPLORE_EVERY, EndpointState};
 pub use gemini::GeminiProvider;
 pub use kind::ProviderKind;
 pub use openai_compat::OpenAiCompatProvider;
@@ -36,6 +38,12 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     /// The model ids the endpoint itself reports, where it can say.
     async fn list_models(&self) -> Result<Vec<String>> {
         Ok(Vec::new())
+    }
+
+    /// Each endpoint's health and latency, when the provider balances
+    /// calls between several; empty otherwise.
+    fn endpoints(&self) -> Vec<EndpointState> {
+        Vec::new()
     }
 }
 

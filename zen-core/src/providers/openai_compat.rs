@@ -7,20 +7,21 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
+use super::endpoints::{EndpointPool, EndpointState};
 use super::http::{self, quote};
 use super::{GenerateRequest, GenerateResponse, Provider, ProviderKind, ThinkingMode, Usage};
 use crate::config::ProviderConfig;
 use crate::error::{Error, Result};
 use crate::models::ResolvedModel;
 
-/// How request URLs are formed.
+/// How request URLs are formed from an endpoint's base.
 #[derive(Debug, Clone)]
 enum Routes {
     /// `{base}/chat/completions`, `{base}/responses`, `{base}/models`.
-    Plain { base: String },
+    Plain,
     /// `{base}/openai/deployments/{deployment}/chat/completions?api-version=…`
     /// (Azure and DIAL); Azure's responses API is `{base}/openai/responses`.
-    Deployments { base: String, api_version: String },
+    Deployments { api_version: String },
 }
 
 /// A client for any provider that speaks OpenAI's wire format.
@@ -29,6 +30,8 @@ pub struct OpenAiCompatProvider {
     kind: ProviderKind,
     client: reqwest::Client,
     routes: Routes,
+    /// The endpoints (one, unless the settings list several).
+    pool: EndpointPool,
     read_timeout: Duration,
 }
 
@@ -65,24 +68,29 @@ impl OpenAiCompatProvider {
             pairs.push((name, value, setting));
         }
         let client = http::client(config, http::headers(&pairs)?)?;
+        let mut bases = config.endpoints.clone();
+        if bases.is_empty() {
+            bases.push(config.base_url.clone());
+        }
         let routes = match (kind, &config.api_version) {
-            (ProviderKind::Azure | ProviderKind::Dial, Some(version)) => Routes::Deployments {
-                // DIAL hosts are sometimes written with the `/openai` suffix.
-                base: config
-                    .base_url
-                    .strip_suffix("/openai")
-                    .unwrap_or(&config.base_url)
-                    .to_owned(),
-                api_version: version.clone(),
-            },
-            _ => Routes::Plain {
-                base: config.base_url.clone(),
-            },
+            (ProviderKind::Azure | ProviderKind::Dial, Some(version)) => {
+                // Hosts are sometimes written with the `/openai` suffix.
+                for base in &mut bases {
+                    if let Some(bare) = base.strip_suffix("/openai") {
+                        *base = bare.to_owned();
+                    }
+                }
+                Routes::Deployments {
+                    api_version: version.clone(),
+                }
+            }
+            _ => Routes::Plain,
         };
         Ok(OpenAiCompatProvider {
             kind,
             client,
             routes,
+            pool: EndpointPool::new(bases, config.endpoint_cooldown),
             read_timeout: config.read_timeout,
         })
     }
@@ -98,10 +106,10 @@ impl OpenAiCompatProvider {
         }
     }
 
-    fn post(&self, model: &ResolvedModel, endpoint: &str) -> reqwest::RequestBuilder {
+    fn post(&self, base: &str, model: &ResolvedModel, endpoint: &str) -> reqwest::RequestBuilder {
         match &self.routes {
-            Routes::Plain { base } => self.client.post(format!("{base}/{endpoint}")),
-            Routes::Deployments { base, api_version } => {
+            Routes::Plain => self.client.post(format!("{base}/{endpoint}")),
+            Routes::Deployments { api_version } => {
                 let url = if endpoint == "responses" {
                     format!("{base}/openai/responses")
                 } else {
@@ -388,37 +396,44 @@ impl Provider for OpenAiCompatProvider {
         super::check_request(model, request)?;
         let responses_api = model.spec.use_openai_response_api
             && matches!(self.kind, ProviderKind::OpenAi | ProviderKind::Azure);
-        if responses_api {
+        let lease = self.pool.pick();
+        let result = if responses_api {
             let body = self.responses_body(model, request);
-            let reply = http::send_json(
+            http::send_json(
                 self.kind,
                 self.read_timeout,
-                self.post(model, "responses").json(&body),
+                self.post(lease.base(), model, "responses").json(&body),
             )
-            .await?;
-            self.parse_responses(model, &reply)
+            .await
+            .and_then(|reply| self.parse_responses(model, &reply))
         } else {
             let body = self.chat_body(model, request);
-            let reply = http::send_json(
+            http::send_json(
                 self.kind,
                 self.read_timeout,
-                self.post(model, "chat/completions").json(&body),
+                self.post(lease.base(), model, "chat/completions")
+                    .json(&body),
             )
-            .await?;
-            self.parse_chat(model, &reply)
-        }
+            .await
+            .and_then(|reply| self.parse_chat(model, &reply))
+        };
+        lease.finish(&result);
+        result
     }
 
     async fn list_models(&self) -> Result<Vec<String>> {
-        let Routes::Plain { base } = &self.routes else {
+        let Routes::Plain = &self.routes else {
             return Ok(Vec::new());
         };
+        let lease = self.pool.pick();
         let reply = http::get_json(
             self.kind,
             self.read_timeout,
-            self.client.get(format!("{base}/models")),
+            self.client.get(format!("{}/models", lease.base())),
         )
-        .await?;
+        .await;
+        lease.finish(&reply);
+        let reply = reply?;
         let ids = reply
             .get("data")
             .or_else(|| reply.get("models"))
@@ -433,6 +448,14 @@ impl Provider for OpenAiCompatProvider {
             })
             .collect();
         Ok(ids)
+    }
+
+    fn endpoints(&self) -> Vec<EndpointState> {
+        if self.pool.len() > 1 {
+            self.pool.states()
+        } else {
+            Vec::new()
+        }
     }
 }
 
