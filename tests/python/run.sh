@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Python module's checks: builds the zen-py wheel (abi3) and the stand-in
 # provider, installs the wheel into a venv, checks the type stubs with
-# mypy.stubtest and runs pytest on zen-py/tests. Installs what it needs into
+# mypy.stubtest and runs pytest on zen-py/tests, then the PAL drop-in tests
+# (zen-py/tests_pal) against pal-mcp-server from PyPI. Installs what it needs into
 # .ci-cache/ and is safe to re-run. Needs python3 >= 3.10 and cargo.
 #
 #   tests/python/run.sh             debug build (quicker to build)
@@ -17,6 +18,8 @@ WHEELS="$CACHE/wheels"
 mkdir -p "$CACHE"
 
 PROFILE=()
+# The PAL release the drop-in tests run on (PyPI pal-mcp-server).
+PAL_VERSION=11.8.2
 while [ $# -gt 0 ]; do
     case "$1" in
         --release) PROFILE=(--release); shift ;;
@@ -58,11 +61,26 @@ esac
 step "type stubs (mypy.stubtest)"
 # From inside the cache so that `zen` is the installed wheel and mypy's
 # cache stays out of the source tree.
-(cd "$CACHE" && MYPY_CACHE_DIR="$CACHE/mypy" "$VENV/bin/python" -m mypy.stubtest zen)
+(cd "$CACHE" && MYPY_CACHE_DIR="$CACHE/mypy" "$VENV/bin/python" -m mypy.stubtest \
+    --mypy-config-file "$ROOT/zen-py/pyproject.toml" zen)
 # The tests use the API as a typed program would; mypy checks them against the stubs.
 MYPY_CACHE_DIR="$CACHE/mypy" "$VENV/bin/python" -m mypy --strict zen-py/tests
 
 step "pytest"
 "$VENV/bin/python" -m pytest zen-py/tests -p no:cacheprovider "$@"
+
+step "PAL drop-in: zen.compat.pal under pal-mcp-server $PAL_VERSION"
+# PAL's own server from PyPI in its own venv, with the zen wheel beside it.
+PAL_VENV="$CACHE/palvenv"
+if [ ! -x "$PAL_VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$PAL_VENV"
+fi
+"$PAL_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "pal-mcp-server==$PAL_VERSION" "pytest>=8"
+"$PAL_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --force-reinstall --no-deps "$wheel"
+# PAL writes its logs and transcripts under $HOME; keep them in the cache.
+mkdir -p "$CACHE/pal-home"
+HOME="$CACHE/pal-home" "$PAL_VENV/bin/python" -m pytest zen-py/tests_pal -p no:cacheprovider "$@"
 
 step "python checks passed"

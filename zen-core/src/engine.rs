@@ -190,7 +190,11 @@ impl Engine {
         let (result, attempts) = self
             .inner
             .resilience
-            .run(model.provider, || provider.generate(model, request))
+            .run_with_failover(
+                model.provider,
+                || provider.generate(model, request),
+                || provider.can_fail_over(),
+            )
             .await;
         let took = started.elapsed();
         let error = result.as_ref().err().map(|e| e.kind().as_str());

@@ -107,6 +107,36 @@ async fn a_transient_failure_is_retried_on_the_other_endpoint() {
 }
 
 #[tokio::test]
+async fn a_retry_at_another_endpoint_does_not_wait() {
+    let (a, b) = (
+        StandIn::start().await.unwrap(),
+        StandIn::start().await.unwrap(),
+    );
+    // An hour's Retry-After is more than zen waits for (it gives up at
+    // once with one endpoint); it speaks only for the endpoint that sent it.
+    a.script(Behaviour {
+        retry_after: Some(3600),
+        ..failing(429)
+    });
+    let engine = custom(&[&a, &b], &[("ZEN_RETRY_BASE_MS", "60000")]);
+    let reply = tokio::time::timeout(Duration::from_secs(20), ask(&engine, "local-llama"))
+        .await
+        .expect("the retry went to the healthy endpoint without a backoff")
+        .unwrap();
+    assert!(reply.content.starts_with("Stand-in answer"));
+    assert_eq!((a.requests().len(), b.requests().len()), (1, 1));
+
+    let lone = StandIn::start().await.unwrap();
+    lone.script(Behaviour {
+        retry_after: Some(3600),
+        ..failing(429)
+    });
+    let single = custom(&[&lone], &[]);
+    let err = ask(&single, "local-llama").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
+}
+
+#[tokio::test]
 async fn a_failed_endpoint_gets_a_trial_after_its_cool_down() {
     let (a, b) = (
         StandIn::start().await.unwrap(),

@@ -21,7 +21,7 @@ use crate::runtime::{block_on, runtime};
 pub(crate) struct PyEngine {
     // zen_core::Engine is itself a handle over an `Arc`: cloning it is cheap
     // and clones share everything.
-    engine: zen_core::Engine,
+    pub(crate) engine: zen_core::Engine,
 }
 
 #[pymethods]

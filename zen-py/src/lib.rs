@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 mod convert;
 mod engine;
 mod errors;
+mod pal;
 mod runtime;
 
 /// The compiled part of the `zen` package.
@@ -14,6 +15,7 @@ mod runtime;
 fn _zen(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", zen_core::VERSION)?;
     m.add_class::<engine::PyEngine>()?;
+    m.add_class::<pal::PalBridge>()?;
     errors::register(m)?;
     Ok(())
 }

@@ -41,6 +41,10 @@ pub struct Turn {
     pub model_name: Option<String>,
     /// Tokens used (assistant turns).
     pub usage: Option<Usage>,
+    /// Anything else a host recorded with the turn (the Python PAL server's
+    /// `model_metadata`, for one), kept as it was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
 }
 
 impl Turn {
@@ -56,6 +60,7 @@ impl Turn {
             provider: None,
             model_name: None,
             usage: None,
+            metadata: None,
         }
     }
 
@@ -87,7 +92,8 @@ impl Turn {
             + self.tool_name.as_ref().map_or(0, heap)
             + self.provider.as_ref().map_or(0, heap)
             + self.model_name.as_ref().map_or(0, heap);
-        (std::mem::size_of::<Turn>() + strings) as u64
+        let metadata = self.metadata.as_ref().map_or(0, |m| m.to_string().len() + 64);
+        (std::mem::size_of::<Turn>() + strings + metadata) as u64
     }
 }
 

@@ -15,7 +15,8 @@
 //! opens only when every endpoint is failing.
 //!
 //! There is no retry here: the resilience layer's retry of a transient
-//! failure makes a new pick, which avoids the endpoint that just failed.
+//! failure makes a new pick, which avoids the endpoint that just failed, and
+//! goes at once, without backoff, while another endpoint is healthy.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -188,6 +189,16 @@ impl EndpointPool {
             }
         }
         (soonest.map_or(0, |(index, _)| index), false)
+    }
+
+    /// Whether there are several endpoints and one is healthy (its breaker
+    /// closed): right after a transient failure, that one is another.
+    pub(crate) fn any_healthy(&self) -> bool {
+        self.endpoints.len() > 1
+            && self
+                .endpoints
+                .iter()
+                .any(|e| e.breaker.state() == BreakerState::Closed)
     }
 
     /// Each endpoint's state.

@@ -45,6 +45,12 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     fn endpoints(&self) -> Vec<EndpointState> {
         Vec::new()
     }
+
+    /// Whether another of its endpoints is healthy now, so that a retry can
+    /// go there at once.
+    fn can_fail_over(&self) -> bool {
+        false
+    }
 }
 
 /// Builds the client for one configured provider.

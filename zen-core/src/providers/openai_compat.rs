@@ -450,6 +450,10 @@ impl Provider for OpenAiCompatProvider {
         Ok(ids)
     }
 
+    fn can_fail_over(&self) -> bool {
+        self.pool.any_healthy()
+    }
+
     fn endpoints(&self) -> Vec<EndpointState> {
         if self.pool.len() > 1 {
             self.pool.states()

@@ -164,10 +164,29 @@ impl Resilience {
 
     /// Runs `call` for provider `kind` under its guards, retrying transient
     /// failures. `call` makes one attempt each time it is invoked.
-    pub async fn run<T, F, Fut>(&self, kind: ProviderKind, mut call: F) -> (Result<T>, Attempts)
+    pub async fn run<T, F, Fut>(&self, kind: ProviderKind, call: F) -> (Result<T>, Attempts)
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
+    {
+        self.run_with_failover(kind, call, || false).await
+    }
+
+    /// [`Resilience::run`] for a provider with several endpoints: when
+    /// `elsewhere()` says another endpoint is healthy, a transient failure is
+    /// retried there at once, without backoff (a `Retry-After` speaks only
+    /// for the endpoint that sent it). Retries still count toward
+    /// `ZEN_MAX_RETRIES`, and failures toward the provider's breaker.
+    pub async fn run_with_failover<T, F, Fut, H>(
+        &self,
+        kind: ProviderKind,
+        mut call: F,
+        elsewhere: H,
+    ) -> (Result<T>, Attempts)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+        H: Fn() -> bool,
     {
         let Some(guards) = self.providers.get(&kind) else {
             return (call().await, Attempts::default());
@@ -229,7 +248,9 @@ impl Resilience {
             if attempts.retries >= self.policy.max_retries {
                 return (Err(err), attempts);
             }
+            let failover = elsewhere();
             let wait = match &err {
+                _ if failover => Duration::ZERO,
                 Error::RateLimited {
                     retry_after: Some(after),
                     ..
@@ -242,10 +263,11 @@ impl Resilience {
                 _ => backoff(self.policy.retry_base, attempts.retries),
             };
             tracing::info!(
-                "{kind}: {err}; retry {} of {} in {} ms",
+                "{kind}: {err}; retry {} of {} in {} ms{}",
                 attempts.retries + 1,
                 self.policy.max_retries,
-                wait.as_millis()
+                wait.as_millis(),
+                if failover { " at another endpoint" } else { "" }
             );
             tokio::time::sleep(wait).await;
             attempts.retries += 1;

@@ -6,6 +6,7 @@ from typing import Any, final
 __all__ = [
     "__version__",
     "Engine",
+    "PalBridge",
     "ZenError",
     "ConfigError",
     "CatalogueError",
@@ -54,6 +55,48 @@ class Engine:
 
     def metrics(self) -> dict[str, Any]:
         """Calls, errors and latency per tool and model; breakers; conversations."""
+
+@final
+class PalBridge:
+    """The engine as ``zen.compat.pal`` needs it to serve parts of the Python
+    PAL server; not meant for other use. Threads go in and out as the JSON of
+    PAL's ``ThreadContext`` and turns as that of its ``ConversationTurn``."""
+
+    def __new__(cls, engine: Engine) -> PalBridge: ...
+    def thread_get(self, thread_id: str) -> str | None: ...
+    def thread_put(self, context_json: str) -> None: ...
+    def create_thread(
+        self, tool_name: str, initial_request_json: str, parent_thread_id: str | None = None
+    ) -> str: ...
+    def add_turn(self, thread_id: str, turn_json: str, max_turns: int) -> bool: ...
+    def thread_chain(self, thread_id: str, max_depth: int = 20) -> list[str]: ...
+    def file_list(self, context_json: str) -> list[str]: ...
+    def image_list(self, context_json: str) -> list[str]: ...
+    def history(
+        self, context_json: str, file_tokens: int, history_tokens: int, marker: str
+    ) -> tuple[str, int, list[str]]: ...
+    def read_file(self, path: str, line_numbers: bool = False) -> tuple[str, int]: ...
+    def read_files(
+        self,
+        paths: list[str],
+        code: str | None = None,
+        budget_tokens: int = 200000,
+        line_numbers: bool = False,
+    ) -> str: ...
+    def expand_paths(self, paths: list[str]) -> list[str]: ...
+    def estimate_tokens(self, text: str) -> int: ...
+    def file_tokens(self, paths: list[str]) -> list[tuple[str, int]]: ...
+    def generate(
+        self,
+        model: str,
+        prompt: str,
+        system_prompt: str | None = None,
+        temperature: float | None = None,
+        thinking_mode: str | None = None,
+        images: list[str] | None = None,
+        max_output_tokens: int | None = None,
+    ) -> Awaitable[dict[str, Any]]: ...
+    def counters(self) -> dict[str, int]: ...
 
 class ZenError(Exception):
     """Base class of every error zen raises."""
