@@ -150,7 +150,9 @@ impl Engine {
             ));
         }
 
-        let mut images = files::load_images(&request.images, &model.spec)?;
+        let mut images = self
+            .file_cache()
+            .load_images(&request.images, &model.spec)?;
         let budget = Budget::for_context(model.spec.context_window.max(4_096));
 
         // Newly attached files first: they are the newest, and get line numbers.
@@ -198,7 +200,10 @@ impl Engine {
                 .cloned()
                 .collect();
             for image in earlier {
-                match files::load_images(std::slice::from_ref(&image), &model.spec) {
+                match self
+                    .file_cache()
+                    .load_images(std::slice::from_ref(&image), &model.spec)
+                {
                     Ok(loaded) => images.extend(loaded),
                     Err(err) => left_out.push(format!("an earlier image ({err})")),
                 }

@@ -132,6 +132,30 @@ async fn files_from_the_history_come_from_the_cache() {
     assert_eq!(file_stats(&engine).await["hits"], 1);
 }
 
+#[tokio::test]
+async fn images_from_the_history_come_from_the_cache() {
+    let server = StandIn::start().await.unwrap();
+    let engine = engine(&server, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("diagram.png");
+    fs::write(&image, b"\x89PNG\r\n\x1a\nnot really a picture").unwrap();
+    let mut first = ask_with_file(&image, None);
+    first.files.clear();
+    first.images = vec![image.display().to_string()];
+    let first = reply(&engine, first).await;
+    let mut next = ask_with_file(&image, Some(&first.continuation_id.to_string()));
+    next.files.clear();
+    reply(&engine, next).await;
+    let body = server.last_request().unwrap().body;
+    let user = body["messages"].as_array().unwrap().last().unwrap().clone();
+    assert!(user["content"].to_string().contains("image_url"), "{user}");
+    let stats = file_stats(&engine).await;
+    assert_eq!(
+        (stats["hits"].as_u64(), stats["misses"].as_u64()),
+        (Some(1), Some(1))
+    );
+}
+
 #[test]
 fn a_cache_hit_does_not_read_the_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -2,9 +2,9 @@
 
 use std::fs;
 
+use super::cache::FileCache;
 use super::human_size;
 use super::paths::check_absolute;
-use super::read_at_most;
 use crate::error::{Error, Result};
 use crate::models::ModelSpec;
 use crate::providers::ImageData;
@@ -34,7 +34,22 @@ const ACCEPTED: &str = "PNG, JPEG, GIF or WebP";
 /// Every problem fails the call with
 /// [`Error::InvalidArguments`] for `images`, naming the image; an empty list
 /// is fine for any model.
+///
+/// Reads from the disk every time; [`FileCache::load_images`] reads an
+/// image file again only when it changed.
 pub fn load_images(raw: &[String], spec: &ModelSpec) -> Result<Vec<ImageData>> {
+    FileCache::disabled().load_images(raw, spec)
+}
+
+impl FileCache {
+    /// [`load_images`], with image files taken from this cache while their
+    /// modification time and size are unchanged.
+    pub fn load_images(&self, raw: &[String], spec: &ModelSpec) -> Result<Vec<ImageData>> {
+        load(self, raw, spec)
+    }
+}
+
+fn load(cache: &FileCache, raw: &[String], spec: &ModelSpec) -> Result<Vec<ImageData>> {
     if raw.is_empty() {
         return Ok(Vec::new());
     }
@@ -83,7 +98,7 @@ pub fn load_images(raw: &[String], spec: &ModelSpec) -> Result<Vec<ImageData>> {
         let image = if entry.starts_with("data:") {
             from_data_url(entry)?
         } else {
-            from_file(entry, limit.saturating_sub(total)).map_err(|err| match err {
+            from_file(cache, entry, limit.saturating_sub(total)).map_err(|err| match err {
                 FileError::TooLarge(size) => too_large(total.saturating_add(size)),
                 FileError::Other(err) => err,
             })?
@@ -132,7 +147,7 @@ impl From<Error> for FileError {
 }
 
 /// An image file, read only if it is at most `room` bytes.
-fn from_file(raw: &str, room: u64) -> Result<ImageData, FileError> {
+fn from_file(cache: &FileCache, raw: &str, room: u64) -> Result<ImageData, FileError> {
     let invalid = |why: String| FileError::Other(Error::invalid(FIELD, format!("{raw}: {why}")));
     if !std::path::Path::new(raw).is_absolute() {
         return Err(invalid(
@@ -147,8 +162,9 @@ fn from_file(raw: &str, room: u64) -> Result<ImageData, FileError> {
     if meta.len() > room {
         return Err(FileError::TooLarge(meta.len()));
     }
-    let bytes =
-        read_at_most(&path, room).map_err(|err| invalid(format!("can't be read ({err})")))?;
+    let bytes = cache
+        .read(&path, &meta, room)
+        .map_err(|err| invalid(format!("can't be read ({err})")))?;
     if bytes.len() as u64 > room {
         return Err(FileError::TooLarge(bytes.len() as u64));
     }

@@ -345,10 +345,13 @@ async fn ask(
         ));
         Vec::new()
     } else {
-        files::load_images(&setup.images, &model.spec).unwrap_or_else(|err| {
-            notes.push(format!("images ({err})"));
-            Vec::new()
-        })
+        engine
+            .file_cache()
+            .load_images(&setup.images, &model.spec)
+            .unwrap_or_else(|err| {
+                notes.push(format!("images ({err})"));
+                Vec::new()
+            })
     };
     let stance = member
         .stance_prompt
