@@ -233,6 +233,10 @@ async fn when_every_endpoint_fails_the_provider_error_comes_back() {
         ),
         "{err:?}"
     );
+    assert!(
+        err.to_string().contains("(endpoint http://127.0.0.1:"),
+        "the message names the endpoint: {err}"
+    );
     let (to_a, to_b) = (a.requests().len(), b.requests().len());
     assert_eq!(to_a + to_b, 3, "the first try and two retries");
     assert!(

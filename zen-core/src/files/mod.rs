@@ -5,6 +5,8 @@
 //! attached `prompt.txt`, which holds the prompt itself; [`read_file_block`]
 //! turns each remaining file into a block of prompt text within a token
 //! budget; [`load_images`] checks and loads images for vision models.
+//! The [`FileCache`] an engine owns offers the same reads, taking a file's
+//! content from memory while its modification time and size are unchanged.
 //!
 //! # Which paths may be read
 //!

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::resilience::{Admission, Breaker, BreakerState};
 
 /// One call in this many goes to the least recently used healthy endpoint.
@@ -89,6 +89,8 @@ pub struct EndpointState {
 #[derive(Debug)]
 pub(crate) struct Lease<'a> {
     endpoint: &'a Endpoint,
+    /// Whether the pool has other endpoints (errors then say which one).
+    several: bool,
     started: Instant,
     trial: bool,
     finished: bool,
@@ -129,6 +131,7 @@ impl EndpointPool {
         }
         Lease {
             endpoint,
+            several: self.endpoints.len() > 1,
             started: Instant::now(),
             trial: index.1,
             finished: false,
@@ -226,10 +229,43 @@ impl Lease<'_> {
         &self.endpoint.base
     }
 
+    /// Records how the call went and, when there are
+    /// several endpoints, names this one in a provider's error message.
+    pub(crate) fn settle<T>(mut self, result: Result<T>) -> Result<T> {
+        self.finish(&result);
+        if !self.several {
+            return result;
+        }
+        let at = format!(" (endpoint {})", without_credentials(&self.endpoint.base));
+        result.map_err(|err| match err {
+            Error::Provider {
+                provider,
+                status: Some(status),
+                message,
+                retryable,
+            } => Error::Provider {
+                provider,
+                status: Some(status),
+                message: message + &at,
+                retryable,
+            },
+            Error::RateLimited {
+                provider,
+                retry_after,
+                message,
+            } => Error::RateLimited {
+                provider,
+                retry_after,
+                message: message + &at,
+            },
+            other => other,
+        })
+    }
+
     /// Records how the call went: a success closes the endpoint's breaker and
     /// updates its latency; a transient failure opens it; any other failure
     /// says nothing about the endpoint's health.
-    pub(crate) fn finish<T>(mut self, result: &Result<T>) {
+    fn finish<T>(&mut self, result: &Result<T>) {
         self.finished = true;
         let endpoint = self.endpoint;
         match result {
@@ -301,16 +337,16 @@ mod tests {
         let pool = pool(2);
         let first = pool.pick();
         let failed = first.base().to_owned();
-        first.finish(&transient());
+        let _ = first.settle(transient());
         for _ in 0..25 {
             let lease = pool.pick();
             assert_ne!(lease.base(), failed);
-            lease.finish(&Ok(()));
+            let _ = lease.settle(Ok(()));
         }
         std::thread::sleep(Duration::from_millis(50));
         let trial = pool.pick();
         assert_eq!(trial.base(), failed, "the cool-down is over: a trial");
-        trial.finish(&Ok(()));
+        let _ = trial.settle(Ok(()));
         assert!(pool.states().iter().all(|s| s.breaker == "closed"));
     }
 
@@ -319,10 +355,10 @@ mod tests {
         let pool = pool(2);
         let a = pool.pick();
         let a_base = a.base().to_owned();
-        a.finish(&transient());
+        let _ = a.settle(transient());
         let b = pool.pick();
         assert_ne!(b.base(), a_base);
-        b.finish(&transient());
+        let _ = b.settle(transient());
         assert_eq!(pool.pick().base(), a_base);
     }
 

@@ -417,8 +417,7 @@ impl Provider for OpenAiCompatProvider {
             .await
             .and_then(|reply| self.parse_chat(model, &reply))
         };
-        lease.finish(&result);
-        result
+        lease.settle(result)
     }
 
     async fn list_models(&self) -> Result<Vec<String>> {
@@ -432,8 +431,7 @@ impl Provider for OpenAiCompatProvider {
             self.client.get(format!("{}/models", lease.base())),
         )
         .await;
-        lease.finish(&reply);
-        let reply = reply?;
+        let reply = lease.settle(reply)?;
         let ids = reply
             .get("data")
             .or_else(|| reply.get("models"))
