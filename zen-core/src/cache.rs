@@ -97,6 +97,11 @@ where
         found
     }
 
+    /// The value for `key`, without counting a hit or a miss.
+    pub(crate) fn peek(&self, key: &K) -> Option<V> {
+        self.cache.get(key)
+    }
+
     /// Counts a miss for a lookup that could not be made.
     pub(crate) fn miss(&self) {
         self.misses.fetch_add(1, Ordering::Relaxed);

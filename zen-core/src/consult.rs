@@ -131,7 +131,9 @@ impl Engine {
         let (model, how) = self.model_for(&request, &chain).await?;
 
         // Files: checked and expanded; `prompt.txt` is the prompt itself.
-        let expanded = files::expand_paths(&request.files, "absolute_file_paths")?;
+        let expanded = self
+            .file_cache()
+            .expand_paths(&request.files, "absolute_file_paths")?;
         let mut file_paths = expanded.files;
         let refused_files = expanded.refused;
         let mut prompt_text = request.prompt.clone();

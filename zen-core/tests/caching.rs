@@ -177,6 +177,12 @@ fn a_cache_hit_does_not_read_the_file() {
         "a prompt file shares the cache"
     );
     assert_eq!(cache.stats().hits, 2);
+    // Telling text from binary when a folder is expanded uses the copy too.
+    let expanded = cache
+        .expand_paths(&[dir.path().display().to_string()], "files")
+        .unwrap();
+    assert_eq!(expanded.files.len(), 1, "{expanded:?}");
+    assert!(expanded.refused.is_empty(), "{expanded:?}");
 }
 
 #[test]

@@ -104,6 +104,23 @@ impl FileCache {
         Ok(bytes)
     }
 
+    /// The cached content of `path`, when the cache holds it at the file's
+    /// current modification time and size (not counted as a hit or a miss).
+    pub(crate) fn peek(&self, path: &Path) -> io::Result<Option<Arc<[u8]>>> {
+        let Some(inner) = &self.inner else {
+            return Ok(None);
+        };
+        let meta = std::fs::metadata(path)?;
+        let Ok(modified) = meta.modified() else {
+            return Ok(None);
+        };
+        Ok(inner.peek(&FileKey {
+            path: path.to_path_buf(),
+            modified,
+            size: meta.len(),
+        }))
+    }
+
     /// Hits, misses and what is held now.
     pub fn stats(&self) -> CacheStats {
         self.inner.as_ref().map(|c| c.stats()).unwrap_or_default()

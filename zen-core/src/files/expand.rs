@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use ignore::WalkBuilder;
 use serde::Serialize;
 
+use super::cache::FileCache;
 use super::paths::{Refusal, check_absolute, require_absolute};
 use super::read_at_most;
 use crate::error::Result;
@@ -76,7 +77,22 @@ pub struct Expanded {
 /// A relative path fails the whole call with
 /// [`Error::InvalidArguments`](crate::Error::InvalidArguments) naming `field`;
 /// anything else wrong with a path becomes a [`Refusal`] in the result.
+///
+/// Reads the first 8 KiB of every file found; [`FileCache::expand_paths`]
+/// tells text from binary by the cached content of unchanged files.
 pub fn expand_paths(raw: &[String], field: &str) -> Result<Expanded> {
+    FileCache::disabled().expand_paths(raw, field)
+}
+
+impl FileCache {
+    /// [`expand_paths`], telling text from binary by this cache's copy of
+    /// an unchanged file instead of reading its start again.
+    pub fn expand_paths(&self, raw: &[String], field: &str) -> Result<Expanded> {
+        expand(self, raw, field)
+    }
+}
+
+fn expand(cache: &FileCache, raw: &[String], field: &str) -> Result<Expanded> {
     // A relative path anywhere fails the call before any file is touched.
     for path in raw {
         require_absolute(path, field)?;
@@ -105,13 +121,13 @@ pub fn expand_paths(raw: &[String], field: &str) -> Result<Expanded> {
             }
         };
         if meta.is_dir() {
-            let (files, refused) = walk_dir(&path);
+            let (files, refused) = walk_dir(cache, &path);
             for file in files {
                 add(&mut out, file);
             }
             out.refused.extend(refused);
         } else if meta.is_file() {
-            match is_binary_file(&path) {
+            match sniff(cache, &path) {
                 Ok(false) => add(&mut out, path),
                 Ok(true) => out.refused.push(Refusal::new(
                     given,
@@ -132,7 +148,7 @@ pub fn expand_paths(raw: &[String], field: &str) -> Result<Expanded> {
 }
 
 /// The text files below `root`, sorted by path, and what was refused there.
-fn walk_dir(root: &Path) -> (Vec<PathBuf>, Vec<Refusal>) {
+fn walk_dir(cache: &FileCache, root: &Path) -> (Vec<PathBuf>, Vec<Refusal>) {
     let mut files = Vec::new();
     let mut refused = Vec::new();
     let walker = WalkBuilder::new(root)
@@ -166,7 +182,7 @@ fn walk_dir(root: &Path) -> (Vec<PathBuf>, Vec<Refusal>) {
         };
         let path = entry.path();
         if kind.is_file() {
-            match is_binary_file(path) {
+            match sniff(cache, path) {
                 Ok(false) => files.push(path.to_path_buf()),
                 Ok(true) => {}
                 Err(err) => refused.push(Refusal::new(
@@ -176,7 +192,7 @@ fn walk_dir(root: &Path) -> (Vec<PathBuf>, Vec<Refusal>) {
             }
         } else if kind.is_symlink() {
             let shown = path.display().to_string();
-            match linked_text_file(&shown) {
+            match linked_text_file(cache, &shown) {
                 Ok(Some(target)) => files.push(target),
                 Ok(None) => {}
                 Err(refusal) => refused.push(refusal),
@@ -191,7 +207,7 @@ fn walk_dir(root: &Path) -> (Vec<PathBuf>, Vec<Refusal>) {
 /// The target of a symlink found in a folder, when it is an allowed text
 /// file; `None` for links to folders (not followed), broken links and binary
 /// files.
-fn linked_text_file(link: &str) -> Result<Option<PathBuf>, Refusal> {
+fn linked_text_file(cache: &FileCache, link: &str) -> Result<Option<PathBuf>, Refusal> {
     match fs::metadata(link) {
         Ok(meta) if meta.is_file() => {}
         Ok(_) => return Ok(None),
@@ -199,7 +215,7 @@ fn linked_text_file(link: &str) -> Result<Option<PathBuf>, Refusal> {
         Err(err) => return Err(Refusal::new(link, format!("can't be read ({err})"))),
     }
     let target = check_absolute(link)?;
-    match is_binary_file(&target) {
+    match sniff(cache, &target) {
         Ok(false) => Ok(Some(target)),
         Ok(true) => Ok(None),
         Err(err) => Err(Refusal::new(link, format!("can't be read ({err})"))),
@@ -214,6 +230,12 @@ fn is_skipped_dir(name: &OsStr) -> bool {
 /// Whether the file at `path` is binary: its extension says so, or its first
 /// 8 KiB hold a NUL byte or are not UTF-8. Reads at most those 8 KiB.
 pub fn is_binary_file(path: &Path) -> io::Result<bool> {
+    sniff(&FileCache::disabled(), path)
+}
+
+/// [`is_binary_file`], looking at `cache`'s copy of the file when it holds
+/// one for its current modification time and size.
+fn sniff(cache: &FileCache, path: &Path) -> io::Result<bool> {
     let binary_extension = path.extension().and_then(OsStr::to_str).is_some_and(|ext| {
         BINARY_EXTENSIONS
             .iter()
@@ -222,9 +244,14 @@ pub fn is_binary_file(path: &Path) -> io::Result<bool> {
     if binary_extension {
         return Ok(true);
     }
+    let sample = SNIFF_BYTES as usize;
+    if let Some(content) = cache.peek(path)? {
+        let head = &content[..content.len().min(sample)];
+        return Ok(looks_binary(head, head.len() == sample));
+    }
     let mut head = read_at_most(path, SNIFF_BYTES)?;
-    head.truncate(SNIFF_BYTES as usize);
-    Ok(looks_binary(&head, head.len() as u64 == SNIFF_BYTES))
+    head.truncate(sample);
+    Ok(looks_binary(&head, head.len() == sample))
 }
 
 /// Whether `head`, the start of a file, is binary; `truncated` says the file

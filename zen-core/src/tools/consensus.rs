@@ -270,7 +270,9 @@ async fn check_setup(engine: &Engine, args: &ConsensusArgs) -> Result<Setup> {
     }
     let relevant = args.relevant_files.clone().unwrap_or_default();
     let images = args.images.clone().unwrap_or_default();
-    let expanded = files::expand_paths(&relevant, "relevant_files")?;
+    let expanded = engine
+        .file_cache()
+        .expand_paths(&relevant, "relevant_files")?;
     if let Some(refused) = expanded.refused.first() {
         return Err(Error::invalid(
             "relevant_files",

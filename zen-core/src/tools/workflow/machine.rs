@@ -24,7 +24,6 @@ use super::state::{Progress, Step, StepRecord, earlier_steps, in_order};
 use crate::conversation::{ContinuationId, Turn};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::files;
 use crate::models::ToolCategory;
 use crate::prompt;
 use crate::providers::ThinkingMode;
@@ -252,7 +251,9 @@ async fn run_step(spec: &'static Spec, engine: &Engine, raw: Value) -> Result<To
     }
 
     let relevant_files = input.relevant_files.clone().unwrap_or_default();
-    let expanded = files::expand_paths(&relevant_files, "relevant_files")?;
+    let expanded = engine
+        .file_cache()
+        .expand_paths(&relevant_files, "relevant_files")?;
     let record = StepRecord {
         workflow: spec.name.to_owned(),
         step_number: input.step_number,
