@@ -529,7 +529,9 @@ impl PalBridge {
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let result = async {
                 let resolved = engine.resolve_model(&model).await?;
-                let images = files::load_images(&images.unwrap_or_default(), &resolved.spec)?;
+                let images = engine
+                    .file_cache()
+                    .load_images(&images.unwrap_or_default(), &resolved.spec)?;
                 let request = GenerateRequest {
                     prompt,
                     system_prompt: system_prompt.filter(|s| !s.is_empty()),
