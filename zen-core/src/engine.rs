@@ -253,66 +253,37 @@ impl Engine {
     /// provider's breaker, concurrency limit and queue; tool calls in flight;
     /// conversations held; resident memory; uptime.
     pub async fn stats(&self) -> serde_json::Value {
-        let telemetry = &self.inner.telemetry;
-        let models: Vec<serde_json::Value> = telemetry
-            .stats
-            .models()
-            .into_iter()
-            .map(|((provider, model), s)| {
-                let mut value = serde_json::json!(s);
-                if let serde_json::Value::Object(map) = &mut value {
-                    map.insert("provider".into(), provider.into());
-                    map.insert("model".into(), model.into());
-                }
-                value
-            })
-            .collect();
         let configured: Vec<ProviderKind> = self.inner.providers.keys().copied().collect();
-        let providers: Vec<serde_json::Value> = self
-            .inner
-            .resilience
-            .snapshot()
-            .into_iter()
-            .filter(|p| configured.contains(&p.provider))
-            .map(|p| {
-                let mut entry = serde_json::json!({
-                    "provider": p.provider.id(),
-                    "breaker": p.breaker.as_str(),
-                    "limit": p.limit,
-                    "max_concurrent": p.ceiling,
-                    "in_flight": p.in_flight,
-                    "waiting": p.waiting,
-                });
-                let endpoints = self
-                    .provider(p.provider)
-                    .map(|c| c.endpoints())
+        let mut providers = self.inner.resilience.snapshot();
+        providers.retain(|p| configured.contains(&p.provider));
+        let mut stats = self.inner.telemetry.snapshot(&telemetry::Sample {
+            providers: &providers,
+            tool_calls: self.inner.resilience.tool_calls(),
+            conversations: self.store().usage().await,
+        });
+        stats["caches"] = serde_json::json!({
+            "files": self.inner.files.stats(),
+            "responses": self.inner.responses.stats(),
+        });
+        if let Some(list) = stats["providers"].as_array_mut() {
+            for entry in list {
+                let kind = entry["provider"].as_str().and_then(ProviderKind::from_id);
+                let endpoints = kind
+                    .and_then(|k| self.provider(k))
+                    .map(|p| p.endpoints())
                     .unwrap_or_default();
                 if !endpoints.is_empty() {
                     entry["endpoints"] = serde_json::json!(endpoints);
                 }
-                entry
-            })
-            .collect();
-        let (in_flight, waiting) = self.inner.resilience.tool_calls();
-        serde_json::json!({
-            "version": crate::VERSION,
-            "uptime_seconds": telemetry.started.elapsed().as_secs(),
-            "tools": telemetry.stats.tools(),
-            "models": models,
-            "providers": providers,
-            "queue": {"in_flight": in_flight, "waiting": waiting},
-            "conversations": self.store().usage().await,
-            "caches": {
-                "files": self.inner.files.stats(),
-                "responses": self.inner.responses.stats(),
-            },
-            "process": {"resident_bytes": telemetry::resident_bytes()},
-        })
+            }
+        }
+        stats
     }
 
     /// [`Engine::stats`] in the Prometheus text format.
     pub async fn prometheus(&self) -> String {
-        telemetry::prometheus_text(&self.stats().await)
+        self.stats().await;
+        self.inner.telemetry.prometheus()
     }
 
     async fn discovery_is_stale(&self) -> bool {

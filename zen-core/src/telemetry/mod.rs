@@ -2,23 +2,30 @@
 //! provider/model, breaker states and queues, memory held (as JSON from
 //! [`crate::Engine::stats`] and as Prometheus text), and the audit log.
 //!
-//! The counters are kept per engine rather than in a process-wide metrics
-//! recorder, because one process may run several engines (a Python program, a
-//! C host, tests) and each must report its own.
+//! Metrics are recorded with the [`metrics`] crate into a recorder each engine
+//! owns ([`Recorder`]), because one process may run several engines (a Python
+//! program, a C host, tests) and each must report its own. When the host has
+//! installed a global `metrics` recorder (say, a Prometheus exporter), every
+//! metric goes there too.
 
 mod audit;
+mod prometheus;
+mod registry;
 mod stats;
 
-use std::fmt::Write as _;
 use std::time::{Instant, SystemTime};
 
+use metrics::{Gauge, Key, Label};
 use serde_json::{Value, json};
 
 pub use audit::AuditLog;
-pub use stats::{BUCKETS, Histogram, ModelCall, ModelStats, Stats, ToolStats, resident_bytes};
+pub use registry::{AtomicHistogram, BUCKETS, Handle, Recorder, ZenStorage};
+pub use stats::{Histogram, ModelCall, ModelStats, Stats, ToolStats, resident_bytes};
 
 use crate::config::Settings;
+use crate::conversation::StoreUsage;
 use crate::error::Result;
+use crate::resilience::{BreakerState, ProviderGuardState};
 
 tokio::task_local! {
     /// The tool call a model call belongs to, for metrics and the audit log.
@@ -84,231 +91,111 @@ pub fn current_call() -> Option<CallContext> {
     CURRENT_CALL.try_with(Clone::clone).ok()
 }
 
-/// Renders an engine's stats (as returned by `Engine::stats`) as Prometheus text.
-pub fn prometheus_text(stats: &Value) -> String {
-    let mut out = String::new();
-    let label = |s: &str| {
-        s.replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\n', "\\n")
-    };
-    let family = |out: &mut String, name: &str, kind: &str, help: &str| {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-    };
-
-    family(
-        &mut out,
-        "zen_tool_calls_total",
-        "counter",
-        "Tool calls made.",
-    );
-    for (tool, s) in stats["tools"].as_object().into_iter().flatten() {
-        let _ = writeln!(
-            out,
-            "zen_tool_calls_total{{tool=\"{}\"}} {}",
-            label(tool),
-            s["calls"]
-        );
-    }
-    family(
-        &mut out,
-        "zen_tool_errors_total",
-        "counter",
-        "Failed tool calls by error kind.",
-    );
-    for (tool, s) in stats["tools"].as_object().into_iter().flatten() {
-        for (kind, n) in s["errors"].as_object().into_iter().flatten() {
-            let _ = writeln!(
-                out,
-                "zen_tool_errors_total{{tool=\"{}\",kind=\"{}\"}} {n}",
-                label(tool),
-                label(kind)
-            );
-        }
-    }
-    family(
-        &mut out,
-        "zen_tool_duration_seconds",
-        "histogram",
-        "How long tool calls took.",
-    );
-    for (tool, s) in stats["tools"].as_object().into_iter().flatten() {
-        histogram(
-            &mut out,
-            "zen_tool_duration_seconds",
-            &format!("tool=\"{}\"", label(tool)),
-            &s["latency"],
-        );
-    }
-
-    let models: Vec<&Value> = stats["models"].as_array().into_iter().flatten().collect();
-    let model_label = |m: &Value| {
-        format!(
-            "provider=\"{}\",model=\"{}\"",
-            label(m["provider"].as_str().unwrap_or_default()),
-            label(m["model"].as_str().unwrap_or_default())
-        )
-    };
-    for (name, field, help) in [
-        ("zen_model_calls_total", "calls", "Model calls made."),
-        (
-            "zen_model_retries_total",
-            "retries",
-            "Retries of model calls.",
-        ),
-        (
-            "zen_model_tokens_in_total",
-            "tokens_in",
-            "Tokens sent to models.",
-        ),
-        (
-            "zen_model_tokens_out_total",
-            "tokens_out",
-            "Tokens received from models.",
-        ),
-    ] {
-        family(&mut out, name, "counter", help);
-        for m in &models {
-            let _ = writeln!(out, "{name}{{{}}} {}", model_label(m), m[field]);
-        }
-    }
-    family(
-        &mut out,
-        "zen_model_errors_total",
-        "counter",
-        "Failed model calls by error kind.",
-    );
-    for m in &models {
-        for (kind, n) in m["errors"].as_object().into_iter().flatten() {
-            let _ = writeln!(
-                out,
-                "zen_model_errors_total{{{},kind=\"{}\"}} {n}",
-                model_label(m),
-                label(kind)
-            );
-        }
-    }
-    family(
-        &mut out,
-        "zen_model_duration_seconds",
-        "histogram",
-        "How long model calls took, retries included.",
-    );
-    for m in &models {
-        histogram(
-            &mut out,
-            "zen_model_duration_seconds",
-            &model_label(m),
-            &m["latency"],
-        );
-    }
-
-    let providers: Vec<&Value> = stats["providers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .collect();
-    for (name, field, help) in [
-        (
-            "zen_provider_concurrency_limit",
-            "limit",
-            "Current adaptive concurrency limit.",
-        ),
-        (
-            "zen_provider_in_flight",
-            "in_flight",
-            "Model calls in flight.",
-        ),
-        (
-            "zen_provider_queue_depth",
-            "waiting",
-            "Model calls waiting for a place.",
-        ),
-    ] {
-        family(&mut out, name, "gauge", help);
-        for p in &providers {
-            let _ = writeln!(
-                out,
-                "{name}{{provider=\"{}\"}} {}",
-                label(p["provider"].as_str().unwrap_or_default()),
-                p[field]
-            );
-        }
-    }
-    family(
-        &mut out,
-        "zen_breaker_state",
-        "gauge",
-        "Circuit breaker: 0 closed, 1 half-open, 2 open.",
-    );
-    for p in &providers {
-        let state = match p["breaker"].as_str() {
-            Some("open") => 2,
-            Some("half_open") => 1,
-            _ => 0,
-        };
-        let _ = writeln!(
-            out,
-            "zen_breaker_state{{provider=\"{}\"}} {state}",
-            label(p["provider"].as_str().unwrap_or_default())
-        );
-    }
-    for (name, value, help) in [
-        (
-            "zen_tool_calls_in_flight",
-            &stats["queue"]["in_flight"],
-            "Tool calls in flight.",
-        ),
-        (
-            "zen_tool_calls_waiting",
-            &stats["queue"]["waiting"],
-            "Tool calls waiting for a place.",
-        ),
-        (
-            "zen_conversation_threads",
-            &stats["conversations"]["threads"],
-            "Conversations held.",
-        ),
-        (
-            "zen_conversation_bytes",
-            &stats["conversations"]["bytes"],
-            "Approximate bytes of conversations held.",
-        ),
-        (
-            "zen_process_resident_memory_bytes",
-            &stats["process"]["resident_bytes"],
-            "Resident memory of the process.",
-        ),
-        (
-            "zen_uptime_seconds",
-            &stats["uptime_seconds"],
-            "Seconds since the engine started.",
-        ),
-    ] {
-        if !value.is_null() {
-            family(&mut out, name, "gauge", help);
-            let _ = writeln!(out, "{name} {value}");
-        }
-    }
-    out
+/// What the engine's parts report when its stats are taken.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample<'a> {
+    /// Each configured provider's guards.
+    pub providers: &'a [ProviderGuardState],
+    /// Tool calls in flight and waiting.
+    pub tool_calls: (usize, usize),
+    /// What the conversation store holds.
+    pub conversations: StoreUsage,
 }
 
-fn histogram(out: &mut String, name: &str, labels: &str, h: &Value) {
-    let mut cumulative = 0u64;
-    for (bound, n) in BUCKETS
-        .iter()
-        .zip(h["buckets"].as_array().into_iter().flatten())
-    {
-        cumulative += n.as_u64().unwrap_or(0);
-        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+impl Telemetry {
+    fn gauge(&self, name: &'static str, labels: Vec<Label>) -> Handle<Gauge> {
+        Handle::gauge(self.stats.recorder(), &Key::from_parts(name, labels))
     }
-    let count = h["count"].as_u64().unwrap_or(0);
-    let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {count}");
-    let _ = writeln!(
-        out,
-        "{name}_sum{{{labels}}} {}",
-        h["sum_seconds"].as_f64().unwrap_or(0.0)
-    );
-    let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
+
+    /// Sets the gauges from `sample` (and the process's memory and uptime)
+    /// and returns the engine's stats as JSON: `version`, `uptime_seconds`,
+    /// `tools`, `models`, `providers`, `queue`, `conversations`, `process`.
+    #[allow(clippy::cast_precision_loss)]
+    pub fn snapshot(&self, sample: &Sample<'_>) -> Value {
+        let uptime = self.started.elapsed().as_secs();
+        let resident = resident_bytes();
+        let (in_flight, waiting) = sample.tool_calls;
+        for p in sample.providers {
+            let labels = || vec![Label::new("provider", p.provider.id())];
+            self.gauge("zen_provider_concurrency_limit", labels())
+                .set(p.limit);
+            self.gauge("zen_provider_max_concurrent", labels())
+                .set(p.ceiling as f64);
+            self.gauge("zen_provider_in_flight", labels())
+                .set(p.in_flight as f64);
+            self.gauge("zen_provider_queue_depth", labels())
+                .set(p.waiting as f64);
+            let state = match p.breaker {
+                BreakerState::Closed => 0.0,
+                BreakerState::HalfOpen => 1.0,
+                BreakerState::Open => 2.0,
+            };
+            self.gauge("zen_breaker_state", labels()).set(state);
+        }
+        for (name, value) in [
+            ("zen_tool_calls_in_flight", Some(in_flight as f64)),
+            ("zen_tool_calls_waiting", Some(waiting as f64)),
+            (
+                "zen_conversation_threads",
+                Some(sample.conversations.threads as f64),
+            ),
+            (
+                "zen_conversation_bytes",
+                Some(sample.conversations.bytes as f64),
+            ),
+            (
+                "zen_process_resident_memory_bytes",
+                resident.map(|b| b as f64),
+            ),
+            ("zen_uptime_seconds", Some(uptime as f64)),
+        ] {
+            if let Some(value) = value {
+                self.gauge(name, Vec::new()).set(value);
+            }
+        }
+
+        let models: Vec<Value> = self
+            .stats
+            .models()
+            .into_iter()
+            .map(|((provider, model), s)| {
+                let mut value = json!(s);
+                if let Value::Object(map) = &mut value {
+                    map.insert("provider".into(), provider.into());
+                    map.insert("model".into(), model.into());
+                }
+                value
+            })
+            .collect();
+        let providers: Vec<Value> = sample
+            .providers
+            .iter()
+            .map(|p| {
+                json!({
+                    "provider": p.provider.id(),
+                    "breaker": p.breaker.as_str(),
+                    "limit": p.limit,
+                    "max_concurrent": p.ceiling,
+                    "in_flight": p.in_flight,
+                    "waiting": p.waiting,
+                })
+            })
+            .collect();
+        json!({
+            "version": crate::VERSION,
+            "uptime_seconds": uptime,
+            "tools": self.stats.tools(),
+            "models": models,
+            "providers": providers,
+            "queue": {"in_flight": in_flight, "waiting": waiting},
+            "conversations": sample.conversations,
+            "process": {"resident_bytes": resident},
+        })
+    }
+
+    /// Every metric in the engine's recorder, in the Prometheus text format
+    /// (gauges as of the last [`Telemetry::snapshot`]).
+    pub fn prometheus(&self) -> String {
+        prometheus::render(self.stats.recorder())
+    }
 }

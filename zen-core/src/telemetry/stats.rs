@@ -1,18 +1,33 @@
-//! Counters and latency histograms per tool and per provider/model, kept per
-//! engine (a process may hold several engines: tests, Python, C hosts).
+//! Counters and latency histograms per tool and per provider/model, recorded
+//! through the [`metrics`] crate into each engine's own [`Recorder`].
+//!
+//! The call path looks its handles up once per call (a read lock and a hash
+//! lookup) and then only adds to atomics: no allocation once a tool or model
+//! has been seen.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
+use metrics::{Counter, Key, Label};
 use serde::Serialize;
 
-/// Upper bounds of the latency buckets, in seconds.
-pub const BUCKETS: [f64; 14] = [
-    0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
-];
+use super::registry::{AtomicHistogram, BUCKETS, Handle, Recorder};
 
-/// A latency histogram with fixed buckets.
+/// Metric names.
+pub(super) mod names {
+    pub const TOOL_CALLS: &str = "zen_tool_calls_total";
+    pub const TOOL_ERRORS: &str = "zen_tool_errors_total";
+    pub const TOOL_DURATION: &str = "zen_tool_duration_seconds";
+    pub const MODEL_CALLS: &str = "zen_model_calls_total";
+    pub const MODEL_ERRORS: &str = "zen_model_errors_total";
+    pub const MODEL_RETRIES: &str = "zen_model_retries_total";
+    pub const MODEL_TOKENS_IN: &str = "zen_model_tokens_in_total";
+    pub const MODEL_TOKENS_OUT: &str = "zen_model_tokens_out_total";
+    pub const MODEL_DURATION: &str = "zen_model_duration_seconds";
+}
+
+/// A latency histogram with fixed buckets, as reported.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Histogram {
     /// Observations at or under each bound of [`BUCKETS`] (not cumulative).
@@ -25,15 +40,17 @@ pub struct Histogram {
     pub sum_seconds: f64,
 }
 
-impl Histogram {
-    fn observe(&mut self, took: Duration) {
-        let secs = took.as_secs_f64();
-        match BUCKETS.iter().position(|bound| secs <= *bound) {
-            Some(i) => self.buckets[i] += 1,
-            None => self.over += 1,
+impl From<&AtomicHistogram> for Histogram {
+    fn from(h: &AtomicHistogram) -> Self {
+        let all = h.buckets();
+        let mut buckets = [0; BUCKETS.len()];
+        buckets.copy_from_slice(&all[..BUCKETS.len()]);
+        Histogram {
+            buckets,
+            over: all[BUCKETS.len()],
+            count: h.count(),
+            sum_seconds: h.sum_seconds(),
         }
-        self.count += 1;
-        self.sum_seconds += secs;
     }
 }
 
@@ -65,59 +82,178 @@ pub struct ModelStats {
     pub latency: Histogram,
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    tools: BTreeMap<String, ToolStats>,
-    models: BTreeMap<(String, String), ModelStats>,
+#[derive(Debug)]
+struct ToolHandles {
+    calls: Handle<Counter>,
+    latency: Handle<metrics::Histogram>,
+}
+
+#[derive(Debug)]
+struct ModelHandles {
+    calls: Handle<Counter>,
+    retries: Handle<Counter>,
+    tokens_in: Handle<Counter>,
+    tokens_out: Handle<Counter>,
+    latency: Handle<metrics::Histogram>,
 }
 
 /// The counters of one engine.
 #[derive(Debug, Default)]
 pub struct Stats {
-    inner: Mutex<Inner>,
+    recorder: Recorder,
+    tools: RwLock<HashMap<String, ToolHandles>>,
+    /// By provider, then model.
+    models: RwLock<HashMap<String, HashMap<String, ModelHandles>>>,
+}
+
+fn key(name: &'static str, labels: &[(&'static str, &str)]) -> Key {
+    let labels: Vec<Label> = labels
+        .iter()
+        .map(|(k, v)| Label::new(*k, (*v).to_owned()))
+        .collect();
+    Key::from_parts(name, labels)
+}
+
+fn label<'a>(key: &'a Key, name: &str) -> &'a str {
+    key.labels()
+        .find(|l| l.key() == name)
+        .map_or("", Label::value)
 }
 
 impl Stats {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    /// The engine's metrics recorder.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
     }
 
     /// Records a tool call; `error` is the error kind when it failed.
     pub fn tool_call(&self, tool: &str, took: Duration, error: Option<&str>) {
-        let mut inner = self.lock();
-        let entry = inner.tools.entry(tool.to_owned()).or_default();
-        entry.calls += 1;
-        entry.latency.observe(took);
+        let record = |h: &ToolHandles| {
+            h.calls.increment(1);
+            h.latency.record(took.as_secs_f64());
+        };
+        let known = {
+            let tools = self.tools.read().unwrap_or_else(PoisonError::into_inner);
+            tools.get(tool).map(record).is_some()
+        };
+        if !known {
+            let labels = [("tool", tool)];
+            let handles = ToolHandles {
+                calls: Handle::counter(&self.recorder, &key(names::TOOL_CALLS, &labels)),
+                latency: Handle::histogram(&self.recorder, &key(names::TOOL_DURATION, &labels)),
+            };
+            record(&handles);
+            self.tools
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(tool.to_owned())
+                .or_insert(handles);
+        }
         if let Some(kind) = error {
-            *entry.errors.entry(kind.to_owned()).or_default() += 1;
+            let key = key(names::TOOL_ERRORS, &[("tool", tool), ("kind", kind)]);
+            Handle::counter(&self.recorder, &key).increment(1);
         }
     }
 
     /// Records a model call.
     pub fn model_call(&self, call: &ModelCall<'_>) {
-        let mut inner = self.lock();
-        let entry = inner
-            .models
-            .entry((call.provider.to_owned(), call.model.to_owned()))
-            .or_default();
-        entry.calls += 1;
-        entry.latency.observe(call.took);
-        entry.retries += u64::from(call.retries);
-        entry.tokens_in += call.tokens_in;
-        entry.tokens_out += call.tokens_out;
+        let record = |h: &ModelHandles| {
+            h.calls.increment(1);
+            h.retries.increment(u64::from(call.retries));
+            h.tokens_in.increment(call.tokens_in);
+            h.tokens_out.increment(call.tokens_out);
+            h.latency.record(call.took.as_secs_f64());
+        };
+        let known = {
+            let models = self.models.read().unwrap_or_else(PoisonError::into_inner);
+            models
+                .get(call.provider)
+                .and_then(|m| m.get(call.model))
+                .map(record)
+                .is_some()
+        };
+        let labels = [("provider", call.provider), ("model", call.model)];
+        if !known {
+            let counter = |name| Handle::counter(&self.recorder, &key(name, &labels));
+            let handles = ModelHandles {
+                calls: counter(names::MODEL_CALLS),
+                retries: counter(names::MODEL_RETRIES),
+                tokens_in: counter(names::MODEL_TOKENS_IN),
+                tokens_out: counter(names::MODEL_TOKENS_OUT),
+                latency: Handle::histogram(&self.recorder, &key(names::MODEL_DURATION, &labels)),
+            };
+            record(&handles);
+            self.models
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(call.provider.to_owned())
+                .or_default()
+                .entry(call.model.to_owned())
+                .or_insert(handles);
+        }
         if let Some(kind) = call.error {
-            *entry.errors.entry(kind.to_owned()).or_default() += 1;
+            let key = key(names::MODEL_ERRORS, &[labels[0], labels[1], ("kind", kind)]);
+            Handle::counter(&self.recorder, &key).increment(1);
         }
     }
 
-    /// A copy of the tool counters.
+    /// The tool counters, read from the recorder.
     pub fn tools(&self) -> BTreeMap<String, ToolStats> {
-        self.lock().tools.clone()
+        let mut tools: BTreeMap<String, ToolStats> = BTreeMap::new();
+        for (key, value) in self.recorder.counters() {
+            let tool = || label(&key, "tool").to_owned();
+            match key.name() {
+                names::TOOL_CALLS => tools.entry(tool()).or_default().calls = value,
+                names::TOOL_ERRORS => {
+                    let kind = label(&key, "kind").to_owned();
+                    tools.entry(tool()).or_default().errors.insert(kind, value);
+                }
+                _ => {}
+            }
+        }
+        for (key, h) in self.recorder.histograms() {
+            if key.name() == names::TOOL_DURATION {
+                let tool = label(&key, "tool").to_owned();
+                tools.entry(tool).or_default().latency = Histogram::from(&*h);
+            }
+        }
+        tools
     }
 
-    /// A copy of the model counters, keyed by (provider, model).
+    /// The model counters, keyed by (provider, model), read from the recorder.
     pub fn models(&self) -> BTreeMap<(String, String), ModelStats> {
-        self.lock().models.clone()
+        let mut models: BTreeMap<(String, String), ModelStats> = BTreeMap::new();
+        let id = |key: &Key| {
+            (
+                label(key, "provider").to_owned(),
+                label(key, "model").to_owned(),
+            )
+        };
+        for (key, value) in self.recorder.counters() {
+            let field: fn(&mut ModelStats) -> &mut u64 = match key.name() {
+                names::MODEL_CALLS => |m: &mut ModelStats| &mut m.calls,
+                names::MODEL_RETRIES => |m: &mut ModelStats| &mut m.retries,
+                names::MODEL_TOKENS_IN => |m: &mut ModelStats| &mut m.tokens_in,
+                names::MODEL_TOKENS_OUT => |m: &mut ModelStats| &mut m.tokens_out,
+                names::MODEL_ERRORS => {
+                    let kind = label(&key, "kind").to_owned();
+                    models
+                        .entry(id(&key))
+                        .or_default()
+                        .errors
+                        .insert(kind, value);
+                    continue;
+                }
+                _ => continue,
+            };
+            *field(models.entry(id(&key)).or_default()) = value;
+        }
+        for (key, h) in self.recorder.histograms() {
+            if key.name() == names::MODEL_DURATION {
+                models.entry(id(&key)).or_default().latency = Histogram::from(&*h);
+            }
+        }
+        models
     }
 }
 
