@@ -16,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use rmcp::ServerHandler;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
@@ -34,6 +35,20 @@ struct Guard {
 
 /// Serves MCP over HTTP on `addr` until the process is stopped.
 pub async fn serve(engine: Engine, addr: &str) -> Result<(), String> {
+    serve_handler(engine, addr, ZenServer::new).await
+}
+
+/// Serves the MCP handler that `handler` builds from `engine` (one per
+/// session) over HTTP on `addr`, behind the same checks and routes as
+/// [`serve`]. The conformance fixture server wraps zen's handler this way.
+pub async fn serve_handler<H>(
+    engine: Engine,
+    addr: &str,
+    handler: impl Fn(Engine) -> H + Send + Sync + 'static,
+) -> Result<(), String>
+where
+    H: ServerHandler + Send + 'static,
+{
     let addr: SocketAddr = addr.parse().map_err(|_| {
         format!("`{addr}` is not an address to listen on; use HOST:PORT, e.g. 127.0.0.1:8765")
     })?;
@@ -61,7 +76,7 @@ pub async fn serve(engine: Engine, addr: &str) -> Result<(), String> {
     let config = StreamableHttpServerConfig::default().with_allowed_hosts(guard.hosts.clone());
     let mcp_engine = engine.clone();
     let mcp = StreamableHttpService::new(
-        move || Ok(ZenServer::new(mcp_engine.clone())),
+        move || Ok(handler(mcp_engine.clone())),
         Arc::new(LocalSessionManager::default()),
         config,
     );

@@ -1,15 +1,21 @@
 //! The MCP server over stdio: a thin adapter from rmcp to [`zen_core::Engine`].
 
+// rmcp marks MCP logging deprecated (SEP-2577, protocol 2026-07-28); clients
+// on 2025-11-25 still use it, so zen serves it.
+#![allow(deprecated)]
+
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
     GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
-    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
+    LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam, Prompt,
+    PromptArgument, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, Resource, ResourceContents, ResourceTemplate, ServerCapabilities,
+    ServerConfig, SetLevelRequestParams, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
@@ -32,6 +38,23 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 pub struct ZenServer {
     engine: Engine,
     progress_every: Duration,
+    /// The session's `logging/setLevel` as a [`severity`]; 0 until the
+    /// client sets one, and then nothing is sent below it.
+    log_level: Arc<AtomicU8>,
+}
+
+/// The rank of an MCP log level, from 1 (debug) to 8 (emergency).
+fn severity(level: LoggingLevel) -> u8 {
+    match level {
+        LoggingLevel::Debug => 1,
+        LoggingLevel::Info => 2,
+        LoggingLevel::Notice => 3,
+        LoggingLevel::Warning => 4,
+        LoggingLevel::Error => 5,
+        LoggingLevel::Critical => 6,
+        LoggingLevel::Alert => 7,
+        LoggingLevel::Emergency => 8,
+    }
 }
 
 impl ZenServer {
@@ -47,6 +70,31 @@ impl ZenServer {
         ZenServer {
             engine,
             progress_every,
+            log_level: Arc::new(AtomicU8::new(0)),
+        }
+    }
+
+    /// Sends `message` to the client as an MCP log message when the client
+    /// asked for messages of `level`: per request (`_meta` logLevel, protocol
+    /// 2026-07-28) or for the session (`logging/setLevel`). Clients that asked
+    /// for nothing get nothing.
+    pub async fn log_to_client(
+        &self,
+        context: &RequestContext<RoleServer>,
+        level: LoggingLevel,
+        message: &str,
+    ) {
+        let wanted = match context.meta.log_level() {
+            Some(asked) => severity(asked),
+            None => self.log_level.load(Ordering::Relaxed),
+        };
+        if wanted == 0 || severity(level) < wanted {
+            return;
+        }
+        let params =
+            LoggingMessageNotificationParam::new(level, Value::from(message)).with_logger("zen");
+        if let Err(err) = context.peer.notify_logging_message(params).await {
+            tracing::debug!("could not send a log message to the client: {err}");
         }
     }
 
@@ -82,12 +130,23 @@ impl ZenServer {
 }
 
 impl ServerHandler for ZenServer {
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.log_level
+            .store(severity(request.level), Ordering::Relaxed);
+        Ok(())
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_resources()
                 .enable_prompts()
+                .enable_logging()
                 .build(),
         )
         .with_server_info(Implementation::new("zen", zen_core::VERSION))
@@ -164,11 +223,9 @@ impl ServerHandler for ZenServer {
             }
             text
         } else if let Some(id) = uri.strip_prefix(&format!("{THREADS_URI}/")) {
-            let chain = self
-                .engine
-                .conversation(id)
-                .await
-                .map_err(|e| ErrorData::resource_not_found(e.to_string(), None))?;
+            let chain = self.engine.conversation(id).await.map_err(|e| {
+                ErrorData::resource_not_found(e.to_string(), Some(json!({"uri": uri})))
+            })?;
             chain
                 .iter()
                 .map(zen_core::conversation::Thread::transcript)
@@ -179,7 +236,7 @@ impl ServerHandler for ZenServer {
                 format!(
                     "no resource {uri}; zen serves {THREADS_URI} and {THREADS_URI}/<continuation_id>"
                 ),
-                None,
+                Some(json!({"uri": uri})),
             ));
         };
         Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri)]).into())
@@ -311,6 +368,18 @@ impl ServerHandler for ZenServer {
                 }
             }
         };
+        let took = started.elapsed().as_secs_f64();
+        let (level, note) = match &outcome {
+            Ok(output) if !output.is_error() => (LoggingLevel::Info, "finished"),
+            Ok(_) => (LoggingLevel::Warning, "reported an error"),
+            Err(_) => (LoggingLevel::Error, "failed"),
+        };
+        self.log_to_client(
+            &context,
+            level,
+            &format!("{} {note} after {took:.1}s", request.name),
+        )
+        .await;
         let result = match outcome {
             Ok(output) => {
                 let is_error = output.is_error();
