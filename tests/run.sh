@@ -66,6 +66,9 @@ cargo test --workspace --locked
 step "MCP: the official Python client over stdio and HTTP"
 bash tests/mcp/run.sh
 
+step "MCP: the official conformance suite, protocols 2025-11-25 and 2026-07-28"
+bash tests/mcp/conformance.sh
+
 step "Python: the zen module, its stubs and its tests"
 bash tests/python/run.sh
 
