@@ -54,6 +54,8 @@ if ! [ -x "$NODE" ] || ! [ -f "$SUITE" ]; then
 fi
 echo "suite: @modelcontextprotocol/conformance $SUITE_VERSION on Node $("$NODE" --version)"
 
+# The workspace lint step builds without this feature, so the fixtures are linted here.
+cargo clippy --locked -p zen-mcp --features conformance-fixtures --bin zen-mcp-conformance -- -D warnings
 cargo build --locked -p zen-mcp --features conformance-fixtures --bin zen-mcp-conformance
 TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 
