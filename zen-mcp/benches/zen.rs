@@ -2,10 +2,13 @@
 //! here asserts a time). Run with
 //!
 //! ```sh
-//! cargo bench -p zen-mcp --bench zen -- [--soak-secs N]
+//! cargo bench -p zen-mcp --bench zen -- [--soak-secs N] [--only SECTION,…]
 //! ```
 //!
-//! It measures, against the stand-in provider on loopback:
+//! (sections: `latency`, `concurrent`, `startup`, `memory`, `soak`; all by
+//! default). It measures, against a lean OpenAI-compatible provider on
+//! loopback (`support/provider.rs`: it neither parses nor records requests, so
+//! the figures are zen's rather than the harness's):
 //! - the latency zen adds to a `chat` call at concurrency 1 (p50, p99), next
 //!   to calling the stand-in directly in the same run;
 //! - 100 and 1,000 concurrent `chat` calls with a 200 ms provider (limits
@@ -24,7 +27,15 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use zen_core::{Config, Engine};
-use zen_testkit::{Behaviour, StandIn};
+
+#[path = "support/provider.rs"]
+mod provider;
+use provider::FastProvider;
+
+/// The allocator the zen-mcp binary uses, so that the in-process rows measure
+/// zen as it ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const BIN: &str = env!("CARGO_BIN_EXE_zen-mcp");
 
@@ -45,8 +56,8 @@ fn us(d: Duration) -> String {
     format!("{:.0} µs", d.as_secs_f64() * 1e6)
 }
 
-fn engine_for(server: &StandIn, extra: &[(&str, &str)]) -> Engine {
-    let base = format!("{}/v1", server.url());
+fn engine_for(server: &FastProvider, extra: &[(&str, &str)]) -> Engine {
+    let base = server.base();
     let mut settings: Vec<(String, String)> = vec![
         ("OPENAI_API_KEY".into(), "k".into()),
         ("OPENAI_BASE_URL".into(), base),
@@ -59,14 +70,14 @@ fn engine_for(server: &StandIn, extra: &[(&str, &str)]) -> Engine {
     Engine::new(Config::from_map(settings).unwrap()).unwrap()
 }
 
-async fn added_latency(server: &StandIn, rows: &mut Vec<[String; 3]>) {
+async fn added_latency(server: &FastProvider, rows: &mut Vec<[String; 3]>) {
     let engine = engine_for(server, &[]);
     let dir = tempfile::tempdir().unwrap();
     let args = json!({"prompt": "ping", "model": "gpt-4.1",
                       "working_directory_absolute_path": dir.path()});
     let http = reqwest::Client::new();
     let body = json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": "ping"}]});
-    let url = format!("{}/v1/chat/completions", server.url());
+    let url = format!("{}/chat/completions", server.base());
     let rounds = 2_000;
     // Warm both paths.
     for _ in 0..100 {
@@ -121,7 +132,7 @@ async fn added_latency(server: &StandIn, rows: &mut Vec<[String; 3]>) {
     ]);
 }
 
-async fn concurrent(server: &StandIn, rows: &mut Vec<[String; 3]>) {
+async fn concurrent(server: &FastProvider, rows: &mut Vec<[String; 3]>) {
     let engine = engine_for(
         server,
         &[
@@ -131,12 +142,7 @@ async fn concurrent(server: &StandIn, rows: &mut Vec<[String; 3]>) {
     );
     let dir = tempfile::tempdir().unwrap();
     for n in [100usize, 1_000] {
-        server.reset();
-        server.script(Behaviour {
-            delay_ms: Some(200),
-            always: true,
-            ..Behaviour::default()
-        });
+        server.set_delay_ms(200);
         let started = Instant::now();
         let calls: Vec<_> = (0..n)
             .map(|i| {
@@ -171,15 +177,21 @@ async fn concurrent(server: &StandIn, rows: &mut Vec<[String; 3]>) {
             "100% / close to 200 ms".into(),
         ]);
     }
-    server.reset();
+    server.set_delay_ms(0);
 }
 
 fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS:")
+}
+
+/// A figure of `/proc/PID/status`, in KiB: `VmRSS:`, `RssAnon:` (heap and
+/// stacks), `RssFile:` (the mapped binary and libraries).
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse().ok())
         })
@@ -199,9 +211,15 @@ impl Client {
     }
 
     async fn start_with(base: &str, extra: &[(&str, &str)]) -> Client {
-        let mut command = Command::new(BIN);
+        // ZEN_BENCH_BIN measures another build; allocator settings
+        // (MIMALLOC_*, MALLOC_*) pass through to the server.
+        let bin = std::env::var("ZEN_BENCH_BIN").unwrap_or_else(|_| BIN.to_owned());
+        let mut command = Command::new(bin);
+        let allocator = std::env::vars()
+            .filter(|(k, _)| k.starts_with("MIMALLOC_") || k.starts_with("MALLOC_"));
         let mut child = command
             .env_clear()
+            .envs(allocator)
             .envs(extra.iter().copied())
             .env("OPENAI_API_KEY", "k")
             .env("OPENAI_BASE_URL", base)
@@ -265,8 +283,8 @@ impl Client {
     }
 }
 
-async fn startup_and_memory(server: &StandIn, soak: Duration, rows: &mut Vec<[String; 3]>) {
-    let base = format!("{}/v1", server.url());
+async fn startup(server: &FastProvider, rows: &mut Vec<[String; 3]>) {
+    let base = server.base();
     let mut startups = Vec::new();
     for _ in 0..20 {
         let started = Instant::now();
@@ -282,7 +300,10 @@ async fn startup_and_memory(server: &StandIn, soak: Duration, rows: &mut Vec<[St
         format!("{:.1} ms", percentile(&startups, 0.5).as_secs_f64() * 1e3),
         "< 25 ms".into(),
     ]);
+}
 
+async fn memory(server: &FastProvider, rows: &mut Vec<[String; 3]>) {
+    let base = server.base();
     let mut client = Client::start(&base).await;
     client.initialize().await;
     client.send("tools/list", json!({})).await;
@@ -292,7 +313,11 @@ async fn startup_and_memory(server: &StandIn, soak: Duration, rows: &mut Vec<[St
     let idle = rss_kib(pid);
     rows.push([
         "zen-mcp resident memory, idle".into(),
-        format!("{:.1} MB", idle as f64 / 1024.0),
+        format!(
+            "{:.1} MB (binary mapped {:.1} MB)",
+            idle as f64 / 1024.0,
+            status_kib(pid, "RssFile:") as f64 / 1024.0
+        ),
         "< 15 MB".into(),
     ]);
 
@@ -336,11 +361,41 @@ async fn startup_and_memory(server: &StandIn, soak: Duration, rows: &mut Vec<[St
     let after = rss_kib(pid);
     rows.push([
         "zen-mcp resident memory after 10,000 calls in 1,000 conversations".into(),
-        format!("{:.1} MB", after as f64 / 1024.0),
+        format!(
+            "{:.1} MB (heap and stacks {:.1} MB)",
+            after as f64 / 1024.0,
+            status_kib(pid, "RssAnon:") as f64 / 1024.0
+        ),
         "< 40 MB".into(),
     ]);
+    client
+        .send("tools/call", json!({"name": "metrics", "arguments": {}}))
+        .await;
+    let reply = client.reply().await;
+    let text = reply["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or("{}");
+    let output: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let stats: Value = output["content"]
+        .as_str()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or(Value::Null);
+    let held = &stats["conversations"];
+    rows.push([
+        "… of which conversations held, by the store's own estimate".into(),
+        format!(
+            "{} threads, {:.1} MB",
+            held["threads"],
+            held["bytes"].as_f64().unwrap_or(0.0) / 1_048_576.0
+        ),
+        String::new(),
+    ]);
+}
 
-    drop(client);
+async fn soak(server: &FastProvider, soak: Duration, rows: &mut Vec<[String; 3]>) {
+    let base = server.base();
+    let dir = tempfile::tempdir().unwrap();
+    let workdir = dir.path().to_str().unwrap().to_owned();
 
     // Soak: a fresh server whose conversation store is small (16 MB), filled
     // first, so that what is measured is growth beyond the store's bound.
@@ -390,18 +445,41 @@ async fn soak_batch(client: &mut Client, workdir: &str, calls: u64) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let mut soak = Duration::from_secs(300);
+    let mut soak_secs = Duration::from_secs(300);
+    let mut only: Option<Vec<String>> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--soak-secs" {
-            soak = Duration::from_secs(args.next().and_then(|v| v.parse().ok()).unwrap_or(300));
+        match arg.as_str() {
+            "--soak-secs" => {
+                soak_secs =
+                    Duration::from_secs(args.next().and_then(|v| v.parse().ok()).unwrap_or(300));
+            }
+            "--only" => {
+                only = args
+                    .next()
+                    .map(|v| v.split(',').map(str::to_owned).collect());
+            }
+            _ => {}
         }
     }
-    let server = StandIn::start().await.unwrap();
+    let wanted = |section: &str| only.as_ref().is_none_or(|o| o.iter().any(|s| s == section));
+    let server = FastProvider::start().await;
     let mut rows: Vec<[String; 3]> = Vec::new();
-    added_latency(&server, &mut rows).await;
-    concurrent(&server, &mut rows).await;
-    startup_and_memory(&server, soak, &mut rows).await;
+    if wanted("latency") {
+        added_latency(&server, &mut rows).await;
+    }
+    if wanted("concurrent") {
+        concurrent(&server, &mut rows).await;
+    }
+    if wanted("startup") {
+        startup(&server, &mut rows).await;
+    }
+    if wanted("memory") {
+        memory(&server, &mut rows).await;
+    }
+    if wanted("soak") {
+        soak(&server, soak_secs, &mut rows).await;
+    }
     println!("| measure | result | goal |");
     println!("|---|---|---|");
     for [what, result, goal] in rows {
