@@ -12,10 +12,11 @@ use std::process::ExitCode;
 /// the C library and the Python module leave the allocator to their host).
 /// After a burst of concurrent calls spread over tokio's threads, glibc kept
 /// the burst's peak resident (41 MB of heap after the benchmark's 10,000
-/// calls, with about 13 MB live); mimalloc, built without transparent huge
-/// pages (which made an idle server 10 MB larger) and set up by
-/// [`tune_allocator`], gives freed pages back, and is faster on the many small
-/// allocations of a call. See docs/BENCHMARKS.md.
+/// calls, with about 13 MB live); mimalloc's v2 series, built without
+/// transparent huge pages (which made an idle server 10 MB larger) and set up
+/// by [`tune_allocator`], gives freed pages back (19 MB of heap; v3 kept 24 to
+/// 34 MB), and is faster on the many small allocations of a call. See
+/// docs/BENCHMARKS.md.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
