@@ -355,7 +355,7 @@ impl PalBridge {
 
     /// Thread `thread_id` and its ancestors (PAL's JSON), oldest first, at
     /// most `max_depth` of them; a cycle or a missing ancestor ends the walk.
-    #[pyo3(signature = (thread_id, max_depth = MAX_CHAIN_DEPTH))]
+    #[pyo3(signature = (thread_id, max_depth = 20))]
     fn thread_chain(
         &self,
         py: Python<'_>,
