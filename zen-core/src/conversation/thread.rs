@@ -92,7 +92,10 @@ impl Turn {
             + self.tool_name.as_ref().map_or(0, heap)
             + self.provider.as_ref().map_or(0, heap)
             + self.model_name.as_ref().map_or(0, heap);
-        let metadata = self.metadata.as_ref().map_or(0, |m| m.to_string().len() + 64);
+        let metadata = self
+            .metadata
+            .as_ref()
+            .map_or(0, |m| m.to_string().len() + 64);
         (std::mem::size_of::<Turn>() + strings + metadata) as u64
     }
 }
