@@ -261,10 +261,12 @@ impl Engine {
             tool_calls: self.inner.resilience.tool_calls(),
             conversations: self.store().usage().await,
         });
-        stats["caches"] = serde_json::json!({
-            "files": self.inner.files.stats(),
-            "responses": self.inner.responses.stats(),
-        });
+        let (files, responses) = (self.inner.files.stats(), self.inner.responses.stats());
+        for (name, c) in [("files", &files), ("responses", &responses)] {
+            let telemetry = &self.inner.telemetry;
+            telemetry.cache(name, c.hits, c.misses, c.entries, c.bytes);
+        }
+        stats["caches"] = serde_json::json!({ "files": files, "responses": responses });
         if let Some(list) = stats["providers"].as_array_mut() {
             for entry in list {
                 let kind = entry["provider"].as_str().and_then(ProviderKind::from_id);

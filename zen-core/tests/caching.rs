@@ -252,6 +252,17 @@ async fn identical_requests_at_temperature_zero_are_answered_from_the_cache() {
     let stats = engine.stats().await;
     assert_eq!(stats["caches"]["responses"]["hits"], 1);
     assert_eq!(model_calls(&engine).await, 1, "a hit is no provider call");
+    let text = engine.prometheus().await;
+    for line in [
+        "zen_cache_hits_total{cache=\"responses\"} 1",
+        "zen_cache_misses_total{cache=\"responses\"} 1",
+        "zen_cache_entries{cache=\"responses\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line} missing from:\n{text}"
+        );
+    }
 
     // Any difference in the request is another request.
     engine

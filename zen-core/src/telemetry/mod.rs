@@ -107,6 +107,19 @@ impl Telemetry {
         Handle::gauge(self.stats.recorder(), &Key::from_parts(name, labels))
     }
 
+    /// Publishes the figures of cache `cache` (`files`, `responses`): its
+    /// hits and misses as counters, the entries and bytes it holds as gauges.
+    pub fn cache(&self, cache: &'static str, hits: u64, misses: u64, entries: u64, bytes: u64) {
+        let labels = || vec![Label::new("cache", cache)];
+        let counter =
+            |name| Handle::counter(self.stats.recorder(), &Key::from_parts(name, labels()));
+        counter("zen_cache_hits_total").absolute(hits);
+        counter("zen_cache_misses_total").absolute(misses);
+        self.gauge("zen_cache_entries", labels())
+            .set(entries as f64);
+        self.gauge("zen_cache_bytes", labels()).set(bytes as f64);
+    }
+
     /// Sets the gauges from `sample` (and the process's memory and uptime)
     /// and returns the engine's stats as JSON: `version`, `uptime_seconds`,
     /// `tools`, `models`, `providers`, `queue`, `conversations`, `process`.

@@ -54,6 +54,16 @@ const HELP: &[(&str, &str)] = &[
         "Resident memory of the process.",
     ),
     ("zen_uptime_seconds", "Seconds since the engine started."),
+    (
+        "zen_cache_hits_total",
+        "Lookups answered from a cache (no disk read or provider call).",
+    ),
+    (
+        "zen_cache_misses_total",
+        "Lookups a cache could not answer.",
+    ),
+    ("zen_cache_entries", "Entries a cache holds."),
+    ("zen_cache_bytes", "Bytes a cache holds."),
 ];
 
 fn escape(value: &str) -> String {

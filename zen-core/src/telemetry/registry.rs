@@ -185,6 +185,13 @@ impl Handle<Counter> {
             self.global.increment(n);
         }
     }
+
+    /// Raises the count to `value`, for a count kept elsewhere (it never
+    /// goes down).
+    pub fn absolute(&self, value: u64) {
+        self.local.absolute(value);
+        self.global.absolute(value);
+    }
 }
 
 impl Handle<Gauge> {
