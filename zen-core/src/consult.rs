@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::conversation::{self, ContinuationId, Thread, Turn};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::files::{self, BlockStatus, Refusal};
+use crate::files::{self, Refusal};
 use crate::models::{ResolvedModel, ToolCategory};
 use crate::prompt::{self, Budget};
 use crate::providers::{GenerateRequest, ThinkingMode, Usage};
@@ -158,29 +158,14 @@ impl Engine {
         let budget = Budget::for_context(model.spec.context_window.max(4_096));
 
         // Newly attached files first: they are the newest, and get line numbers.
-        let mut left_out = Vec::new();
-        let mut file_budget = budget.files;
-        let mut file_section = String::new();
         let current: HashSet<String> = file_paths.iter().map(|p| p.display().to_string()).collect();
-        for path in &file_paths {
-            let block = self.file_cache().read_file_block(path, file_budget, true);
-            match &block.status {
-                BlockStatus::Embedded => {
-                    file_budget = file_budget.saturating_sub(block.tokens);
-                    file_section.push_str(&block.text);
-                }
-                BlockStatus::OverBudget { .. } => {
-                    left_out.push(format!("{} ({})", path.display(), block.status));
-                }
-                // Too large or unreadable: the block is a one-line marker
-                // saying so, which the model sees too.
-                _ => {
-                    file_budget = file_budget.saturating_sub(block.tokens);
-                    file_section.push_str(&block.text);
-                    left_out.push(format!("{} ({})", path.display(), block.status));
-                }
-            }
-        }
+        let files::FileSection {
+            text: file_section,
+            remaining: file_budget,
+            mut left_out,
+        } = self
+            .file_cache()
+            .read_section(&file_paths, budget.files, true);
 
         let history = prompt::build_history(
             self.file_cache(),

@@ -20,7 +20,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use zen_core::conversation::{ContinuationId, MAX_CHAIN_DEPTH, Role, Thread, Turn};
+use zen_core::conversation::{self, ContinuationId, MAX_CHAIN_DEPTH, Role, Thread, Turn};
 use zen_core::providers::{GenerateRequest, ThinkingMode};
 use zen_core::{ErrorKind, files, prompt, tokens};
 
@@ -450,21 +450,16 @@ impl PalBridge {
             remaining = remaining.saturating_sub(tokens::estimate_tokens(&block));
             text.push_str(&block);
         }
-        let expanded = self.expand(paths)?;
-        let mut blocks = Vec::new();
-        for path in expanded {
-            let block = self
-                .engine
+        let files =
+            self.engine
                 .file_cache()
-                .read_file_block(&path, remaining, line_numbers);
-            if block.is_embedded() {
-                remaining = remaining.saturating_sub(block.tokens);
-                text.push_str(&block.text);
-            }
-            blocks.push(block);
-        }
-        if let Some(note) = files::omitted_note(&blocks) {
-            text.push_str(&note);
+                .read_section(&self.expand(paths)?, remaining, line_numbers);
+        text.push_str(&files.text);
+        if !files.left_out.is_empty() {
+            text.push_str(&format!(
+                "\n[Files left out: {}]\n",
+                files.left_out.join("; ")
+            ));
         }
         Ok(text)
     }
@@ -589,26 +584,14 @@ impl PalBridge {
         start: Option<ContinuationId>,
         max_depth: usize,
     ) -> PyResult<Vec<Thread>> {
+        let Some(start) = start else {
+            return Ok(Vec::new());
+        };
         let store = self.engine.store().clone();
         block_on(py, async move {
-            let mut chain = Vec::new();
-            let mut seen = HashSet::new();
-            let mut next = start;
-            while let Some(id) = next {
-                if chain.len() >= max_depth || !seen.insert(id) {
-                    break;
-                }
-                match store.get(id).await {
-                    Ok(Some(thread)) => {
-                        next = thread.parent_id;
-                        chain.push(thread);
-                    }
-                    Ok(None) => break,
-                    Err(e) => return Err(Python::attach(|py| to_pyerr(py, &e))),
-                }
-            }
-            chain.reverse();
-            Ok(chain)
+            conversation::load_ancestors(&store, start, max_depth)
+                .await
+                .map_err(|e| Python::attach(|py| to_pyerr(py, &e)))
         })
     }
 

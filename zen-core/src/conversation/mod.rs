@@ -98,25 +98,33 @@ pub async fn load_chain(
     id: ContinuationId,
     idle_hours: f64,
 ) -> Result<Vec<Thread>> {
-    let first = store
-        .get(id)
-        .await?
-        .ok_or_else(|| Error::ConversationNotFound {
+    let chain = load_ancestors(store, id, MAX_CHAIN_DEPTH).await?;
+    if chain.is_empty() {
+        return Err(Error::ConversationNotFound {
             id: id.to_string(),
             idle_hours,
-        })?;
-    let mut seen = vec![first.id];
-    let mut parent = first.parent_id;
-    let mut chain = vec![first];
-    while let Some(parent_id) = parent {
-        if chain.len() >= MAX_CHAIN_DEPTH || seen.contains(&parent_id) {
+        });
+    }
+    Ok(chain)
+}
+
+/// Thread `id` and its ancestors, oldest first, at most `max_depth` of them;
+/// a cycle or a missing thread ends the walk (empty when `id` itself is gone).
+pub async fn load_ancestors(
+    store: &Arc<dyn ConversationStore>,
+    id: ContinuationId,
+    max_depth: usize,
+) -> Result<Vec<Thread>> {
+    let mut chain: Vec<Thread> = Vec::new();
+    let mut next = Some(id);
+    while let Some(id) = next {
+        if chain.len() >= max_depth || chain.iter().any(|t| t.id == id) {
             break;
         }
-        let Some(thread) = store.get(parent_id).await? else {
+        let Some(thread) = store.get(id).await? else {
             break;
         };
-        seen.push(thread.id);
-        parent = thread.parent_id;
+        next = thread.parent_id;
         chain.push(thread);
     }
     chain.reverse();

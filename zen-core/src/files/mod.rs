@@ -76,8 +76,8 @@ pub use expand::{Expanded, SKIPPED_DIRS, expand_paths, is_binary_file};
 pub use images::{DEFAULT_MAX_IMAGE_MB, MAX_IMAGES, load_images};
 pub use paths::{Refusal, resolve_path};
 pub use read::{
-    BlockStatus, FileBlock, MAX_FILE_BYTES, PROMPT_FILE_NAME, omitted_note, read_file_block,
-    read_prompt_file, take_prompt_file,
+    BlockStatus, FileBlock, FileSection, MAX_FILE_BYTES, PROMPT_FILE_NAME, omitted_note,
+    read_file_block, read_prompt_file, take_prompt_file,
 };
 
 use std::fs::File;

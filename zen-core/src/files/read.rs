@@ -118,7 +118,48 @@ pub fn read_file_block(path: &Path, budget_tokens: u64, line_numbers: bool) -> F
     FileCache::disabled().read_file_block(path, budget_tokens, line_numbers)
 }
 
+/// Several files read in turn into one prompt section, within a budget.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileSection {
+    /// The blocks that fit, one after another: each file's content, or the
+    /// one-line marker of a file too large or unreadable.
+    pub text: String,
+    /// Tokens of the budget not spent.
+    pub remaining: u64,
+    /// Each file whose content is not in `text`, with the reason.
+    pub left_out: Vec<String>,
+}
+
 impl FileCache {
+    /// Reads `paths` in order within `budget_tokens`. A file the remaining
+    /// budget can't hold is left out entirely; a file too large or unreadable
+    /// leaves its marker in the text. Both are listed in `left_out`.
+    pub fn read_section(
+        &self,
+        paths: &[PathBuf],
+        budget_tokens: u64,
+        line_numbers: bool,
+    ) -> FileSection {
+        let mut section = FileSection {
+            remaining: budget_tokens,
+            ..FileSection::default()
+        };
+        for path in paths {
+            let block = self.read_file_block(path, section.remaining, line_numbers);
+            if !block.is_embedded() {
+                section
+                    .left_out
+                    .push(format!("{} ({})", path.display(), block.status));
+            }
+            if matches!(block.status, BlockStatus::OverBudget { .. }) {
+                continue;
+            }
+            section.remaining = section.remaining.saturating_sub(block.tokens);
+            section.text.push_str(&block.text);
+        }
+        section
+    }
+
     /// [`read_file_block`], with the content taken from this cache while the
     /// file's modification time and size are unchanged.
     pub fn read_file_block(

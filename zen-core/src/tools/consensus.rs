@@ -23,7 +23,7 @@ use super::{Tool, ToolOutput};
 use crate::conversation::{Role, Turn};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::files::{self, BlockStatus};
+use crate::files;
 use crate::models::ToolCategory;
 use crate::prompt::Budget;
 use crate::providers::{GenerateRequest, ThinkingMode};
@@ -319,20 +319,10 @@ async fn ask(
     let mut notes = Vec::new();
     let mut prompt = proposal.to_owned();
     let paths: Vec<std::path::PathBuf> = setup.files.iter().map(Into::into).collect();
-    let mut budget = Budget::for_context(model.spec.context_window.max(4_096)).files;
-    let mut section = String::new();
-    for path in &paths {
-        let block = engine.file_cache().read_file_block(path, budget, true);
-        if matches!(block.status, BlockStatus::OverBudget { .. }) {
-            notes.push(format!("{} ({})", path.display(), block.status));
-            continue;
-        }
-        if !block.is_embedded() {
-            notes.push(format!("{} ({})", path.display(), block.status));
-        }
-        budget = budget.saturating_sub(block.tokens);
-        section.push_str(&block.text);
-    }
+    let budget = Budget::for_context(model.spec.context_window.max(4_096)).files;
+    let files = engine.file_cache().read_section(&paths, budget, true);
+    notes.extend(files.left_out);
+    let section = files.text;
     if !section.is_empty() {
         prompt.push_str("\n\n=== CONTEXT FILES ===\n");
         prompt.push_str(&section);
