@@ -63,6 +63,11 @@ export ZEN_TEST_PAL_CONF="$PAL_DIR/conf"
 step "tests"
 cargo test --workspace --locked
 
+step "README's run command resolves to the server"
+# `cargo run -p zen-mcp` (the README's command, here without --release) must
+# pick the server binary.
+cargo run --locked -q -p zen-mcp -- --version
+
 step "MCP: the official Python client over stdio and HTTP"
 bash tests/mcp/run.sh
 
