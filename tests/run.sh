@@ -8,10 +8,14 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 CACHE="$ROOT/.ci-cache"
 mkdir -p "$CACHE"
+# Incremental compilation caches gigabytes that a one-shot run never reuses;
+# CI machines can be short of disk.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
 step() { printf '\n=== %s\n' "$*"; }
 
 step "toolchain"
+df -h . | tail -n 1 | awk '{print "disk free here: " $4}'
 cargo --version
 rustc --version
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
@@ -81,3 +85,5 @@ step "C API: header, library, C and C++ programs under valgrind"
 bash tests/c/run.sh
 
 step "all tests passed"
+du -sh "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')" | awk '{print "target directory: " $1}'
+
