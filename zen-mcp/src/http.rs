@@ -110,7 +110,15 @@ async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Resp
     if let Some(problem) = guard.refusal(headers, request.uri().path()) {
         return problem;
     }
-    next.run(request).await
+    let ending_session = request.method() == axum::http::Method::DELETE;
+    let mut response = next.run(request).await;
+    // rmcp answers a session's DELETE with 202; the Python SDK's client logs
+    // anything but 200 or 204 as a failed termination.
+    if ending_session && response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        *response.body_mut() = axum::body::Body::empty();
+    }
+    response
 }
 
 impl Guard {

@@ -177,6 +177,21 @@ async fn serves_mcp_and_health_over_http() {
     };
     other.initialize().await;
     assert_ne!(other.id, session.id);
+
+    // Ending a session answers 204, which every client SDK takes as success,
+    // and the ended session is gone.
+    let ended = session
+        .http
+        .delete(format!("{}/mcp", session.url))
+        .header("Mcp-Session-Id", session.id.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status().as_u16(), 204);
+    let (status, _) = session
+        .post(json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"}))
+        .await;
+    assert_eq!(status, 404);
 }
 
 #[tokio::test]
