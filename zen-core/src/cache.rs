@@ -7,10 +7,14 @@
 //! limit and temperature — without asking the provider again, and only when
 //! the temperature actually sent is 0. A request at any other temperature, or
 //! with none (the provider's default), is never cached; neither are failures.
+//! Identical requests that arrive while the first is still with the provider
+//! wait for its reply instead of asking again; if it fails, the next waiting
+//! request asks the provider itself.
 
+use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use moka::sync::Cache;
@@ -157,7 +161,55 @@ pub struct CacheStats {
 /// share the cache. Off unless `ZEN_RESPONSE_CACHE` is on.
 #[derive(Debug, Clone, Default)]
 pub struct ResponseCache {
-    inner: Option<Arc<Counted<ResponseKey, Arc<GenerateResponse>>>>,
+    inner: Option<Arc<Responses>>,
+}
+
+#[derive(Debug)]
+struct Responses {
+    replies: Counted<ResponseKey, Arc<GenerateResponse>>,
+    /// One lock per key whose request is with the provider now; identical
+    /// requests queue on it.
+    asking: Mutex<HashMap<ResponseKey, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// What [`ResponseCache::lookup`] found.
+#[derive(Debug)]
+pub enum Lookup {
+    /// The reply, from the cache (perhaps after waiting for an identical
+    /// request to bring it).
+    Hit(GenerateResponse),
+    /// Not cached: ask the provider while holding this turn, then
+    /// [`ResponseCache::insert`] the reply. Identical requests wait until the
+    /// turn is dropped.
+    Ask(AskTurn),
+    /// The cache is off or the request may not be cached.
+    Uncached,
+}
+
+/// The right to ask the provider for one key; see [`Lookup::Ask`].
+#[derive(Debug)]
+pub struct AskTurn {
+    key: ResponseKey,
+    responses: Arc<Responses>,
+    held: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for AskTurn {
+    fn drop(&mut self) {
+        let mut asking = self
+            .responses
+            .asking
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.held = None;
+        // Only the map's reference is left: nobody is waiting on this key.
+        if asking
+            .get(&self.key)
+            .is_some_and(|lock| Arc::strong_count(lock) == 1)
+        {
+            asking.remove(&self.key);
+        }
+    }
 }
 
 impl ResponseCache {
@@ -174,7 +226,10 @@ impl ResponseCache {
                 + ENTRY_OVERHEAD
         };
         ResponseCache {
-            inner: Some(Arc::new(Counted::new(max_bytes, ttl, weigh))),
+            inner: Some(Arc::new(Responses {
+                replies: Counted::new(max_bytes, ttl, weigh),
+                asking: Mutex::default(),
+            })),
         }
     }
 
@@ -254,29 +309,64 @@ impl ResponseCache {
         Some(ResponseKey(hash.finalize().into()))
     }
 
-    /// The cached reply for `key`, counting a hit or a miss.
-    pub fn get(&self, key: &ResponseKey) -> Option<GenerateResponse> {
-        let reply = self.inner.as_ref()?.get(key)?;
-        Some(GenerateResponse::clone(&reply))
+    /// The cached reply to `request` for `model`, or the turn to ask the
+    /// provider for it. While an identical request is with the provider this
+    /// waits for it: its reply is then a hit, and its failure makes this
+    /// call the next to ask. Counts a hit or a miss.
+    pub async fn lookup(&self, model: &ResolvedModel, request: &GenerateRequest) -> Lookup {
+        let (Some(responses), Some(key)) = (&self.inner, self.key(model, request)) else {
+            return Lookup::Uncached;
+        };
+        if let Some(reply) = responses.replies.peek(&key) {
+            return responses.hit(&reply);
+        }
+        let lock = {
+            let mut asking = responses
+                .asking
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(asking.entry(key).or_default())
+        };
+        let turn = AskTurn {
+            key,
+            responses: Arc::clone(responses),
+            held: Some(lock.lock_owned().await),
+        };
+        if let Some(reply) = responses.replies.peek(&key) {
+            return responses.hit(&reply);
+        }
+        responses.replies.miss();
+        Lookup::Ask(turn)
     }
 
-    /// Keeps `reply` as the answer to `key`.
-    pub fn insert(&self, key: ResponseKey, reply: &GenerateResponse) {
-        if let Some(inner) = &self.inner {
-            inner.insert(key, Arc::new(reply.clone()));
-        }
+    /// Keeps `reply` as the answer to the request `turn` asked for, and
+    /// hands it to the identical requests waiting on the turn.
+    pub fn insert(&self, turn: AskTurn, reply: &GenerateResponse) {
+        turn.responses
+            .replies
+            .insert(turn.key, Arc::new(reply.clone()));
     }
 
     /// Hits, misses and what is held now.
     pub fn stats(&self) -> CacheStats {
-        self.inner.as_ref().map(|c| c.stats()).unwrap_or_default()
+        self.inner
+            .as_ref()
+            .map(|c| c.replies.stats())
+            .unwrap_or_default()
     }
 
     /// Forgets every cached reply.
     pub fn clear(&self) {
         if let Some(inner) = &self.inner {
-            inner.clear();
+            inner.replies.clear();
         }
+    }
+}
+
+impl Responses {
+    fn hit(&self, reply: &GenerateResponse) -> Lookup {
+        self.replies.hits.fetch_add(1, Ordering::Relaxed);
+        Lookup::Hit(reply.clone())
     }
 }
 

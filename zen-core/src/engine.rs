@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
-use crate::cache::{FileCache, ResponseCache};
+use crate::cache::{FileCache, Lookup, ResponseCache};
 use crate::config::Config;
 use crate::conversation::{ConversationStore, MemoryStore};
 use crate::error::{Error, Result};
@@ -180,12 +180,11 @@ impl Engine {
         request: &GenerateRequest,
     ) -> Result<GenerateResponse> {
         let provider = self.provider(model.provider).ok_or(Error::NoProvider)?;
-        let cache_key = self.inner.responses.key(model, request);
-        if let Some(key) = &cache_key
-            && let Some(reply) = self.inner.responses.get(key)
-        {
-            return Ok(reply);
-        }
+        let turn = match self.inner.responses.lookup(model, request).await {
+            Lookup::Hit(reply) => return Ok(reply),
+            Lookup::Ask(turn) => Some(turn),
+            Lookup::Uncached => None,
+        };
         let started = Instant::now();
         let (result, attempts) = self
             .inner
@@ -199,8 +198,8 @@ impl Engine {
         let took = started.elapsed();
         let error = result.as_ref().err().map(|e| e.kind().as_str());
         let usage = result.as_ref().map(|r| r.usage).unwrap_or_default();
-        if let (Some(key), Ok(reply)) = (cache_key, &result) {
-            self.inner.responses.insert(key, reply);
+        if let (Some(turn), Ok(reply)) = (turn, &result) {
+            self.inner.responses.insert(turn, reply);
         }
         let telemetry = &self.inner.telemetry;
         telemetry.stats.model_call(&ModelCall {

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 use zen_core::cache::FileCache;
 use zen_core::consult::{ConsultOutcome, ConsultReply, ConsultRequest};
-use zen_core::providers::GenerateRequest;
+use zen_core::providers::{GenerateRequest, GenerateResponse};
 use zen_core::{Config, Engine};
 use zen_testkit::StandIn;
 
@@ -332,4 +332,67 @@ async fn failures_and_a_cache_that_is_off_are_never_used() {
     assert!(on.generate(&model, &at(Some(0.0), "s")).await.is_err());
     on.generate(&model, &at(Some(0.0), "s")).await.unwrap();
     assert_eq!(server.requests().len(), 2, "a failure is not kept");
+}
+
+#[tokio::test]
+async fn identical_requests_in_flight_together_make_one_provider_call() {
+    let server = StandIn::start().await.unwrap();
+    let engine = engine(
+        &server,
+        &[("ZEN_RESPONSE_CACHE", "1"), ("ZEN_MAX_RETRIES", "0")],
+    );
+    server.script(zen_testkit::Behaviour {
+        delay_ms: Some(300),
+        ..zen_testkit::Behaviour::default()
+    });
+    let replies = ask_together(&engine, 20, "Same question.").await;
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "the other 19 waited for the first"
+    );
+    for reply in &replies {
+        assert_eq!(reply.as_ref().unwrap(), replies[0].as_ref().unwrap());
+    }
+    let stats = engine.stats().await;
+    assert_eq!(stats["caches"]["responses"]["hits"], 19);
+    assert_eq!(stats["caches"]["responses"]["misses"], 1);
+
+    // When the first fails, the next waiting request asks for itself, and
+    // the rest get its reply.
+    server.reset();
+    server.script(zen_testkit::Behaviour {
+        status: Some(400),
+        delay_ms: Some(300),
+        ..zen_testkit::Behaviour::default()
+    });
+    let replies = ask_together(&engine, 10, "Another question.").await;
+    assert_eq!(server.requests().len(), 2);
+    assert_eq!(replies.iter().filter(|r| r.is_err()).count(), 1);
+    assert_eq!(engine.stats().await["caches"]["responses"]["hits"], 19 + 8);
+}
+
+/// `count` identical temperature-0 requests sent at once.
+async fn ask_together(
+    engine: &Engine,
+    count: usize,
+    system: &str,
+) -> Vec<Result<GenerateResponse, String>> {
+    let model = engine.resolve_model("gpt-4.1").await.unwrap();
+    let tasks: Vec<_> = (0..count)
+        .map(|_| {
+            let (engine, model, request) = (engine.clone(), model.clone(), at(Some(0.0), system));
+            tokio::spawn(async move {
+                engine
+                    .generate(&model, &request)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for task in tasks {
+        replies.push(task.await.unwrap());
+    }
+    replies
 }
