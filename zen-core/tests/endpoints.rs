@@ -1,6 +1,6 @@
-//! Several endpoints for one provider — `CUSTOM_API_URL` and
-//! `AZURE_OPENAI_ENDPOINT` as comma lists — balanced by health and latency,
-//! against two stand-in servers.
+//! Several endpoints for one provider — `CUSTOM_API_URL`,
+//! `AZURE_OPENAI_ENDPOINT` and every provider's base address as comma lists —
+//! balanced by health and latency, against two stand-in servers.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
 
@@ -286,6 +286,54 @@ async fn azure_regions_are_balanced_too() {
         failed.path, "/openai/deployments/prod-gpt41/chat/completions",
         "a trailing /openai is not doubled"
     );
+}
+
+#[tokio::test]
+async fn every_provider_address_takes_a_list() {
+    for (key_var, url_var, model, path, id) in [
+        (
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+            "gpt-4.1",
+            "/v1/chat/completions",
+            "openai",
+        ),
+        (
+            "GEMINI_API_KEY",
+            "GEMINI_BASE_URL",
+            "gemini-2.5-flash",
+            "/v1beta/models/gemini-2.5-flash:generateContent",
+            "gemini",
+        ),
+        (
+            "OPENROUTER_API_KEY",
+            "OPENROUTER_BASE_URL",
+            "openai/gpt-4o",
+            "/v1/chat/completions",
+            "openrouter",
+        ),
+    ] {
+        let (a, b) = (
+            StandIn::start().await.unwrap(),
+            StandIn::start().await.unwrap(),
+        );
+        a.script(always(failing(503)));
+        let suffix = if id == "gemini" { "" } else { "/v1" };
+        let urls = format!("{}{suffix},{}{suffix}", a.url(), b.url());
+        let pairs = [(key_var, "k"), (url_var, urls.as_str())];
+        let engine = Engine::new(Config::from_map(settings(&pairs)).unwrap()).unwrap();
+        for _ in 0..4 {
+            let reply = ask(&engine, model).await.unwrap();
+            assert!(reply.content.starts_with("Stand-in answer"), "{url_var}");
+        }
+        assert_eq!(a.requests().len(), 1, "{url_var}: tried once, then avoided");
+        assert_eq!(b.requests().len(), 4, "{url_var}");
+        assert_eq!(b.last_request().unwrap().path, path, "{url_var}");
+        let stats = provider_stats(&engine, id).await;
+        assert_eq!(stats["breaker"], "closed", "{url_var}");
+        assert_eq!(stats["endpoints"][0]["breaker"], "open", "{url_var}");
+        assert_eq!(stats["endpoints"][1]["calls"], 4, "{url_var}");
+    }
 }
 
 #[test]

@@ -30,9 +30,10 @@ pub struct ProviderConfig {
     pub api_key: Option<String>,
     /// Base address, without a trailing `/` (the first of `endpoints`).
     pub base_url: String,
-    /// Every base address, `base_url` first: more than one when
-    /// `CUSTOM_API_URL` or `AZURE_OPENAI_ENDPOINT` lists several, and calls
-    /// are then balanced between them by health and recent latency.
+    /// Every base address, `base_url` first: more than one when the
+    /// provider's address setting (`CUSTOM_API_URL`, `AZURE_OPENAI_ENDPOINT`,
+    /// `OPENAI_BASE_URL`, `GEMINI_BASE_URL`, …) lists several, and calls are
+    /// then balanced between them by health and recent latency.
     pub endpoints: Vec<String>,
     /// How long an endpoint that failed is avoided while another is healthy
     /// (`ZEN_BREAKER_COOLDOWN_SECS`, default 30 s).
@@ -51,6 +52,18 @@ pub struct ProviderConfig {
     pub allowed_models: Option<Vec<String>>,
     /// Custom endpoints: a model that is usable even when no catalogue lists it.
     pub custom_model_name: Option<String>,
+}
+
+impl ProviderConfig {
+    /// The base addresses calls go to: `endpoints`, or `base_url` alone
+    /// when that list was left empty.
+    pub fn bases(&self) -> Vec<String> {
+        if self.endpoints.is_empty() {
+            vec![self.base_url.clone()]
+        } else {
+            self.endpoints.clone()
+        }
+    }
 }
 
 /// Log verbosity, from `LOG_LEVEL`.
@@ -211,17 +224,20 @@ impl Config {
 
 fn provider_config(kind: ProviderKind, s: &Settings) -> Result<Option<ProviderConfig>> {
     let key = |name: &str| s.get(name).map(str::to_owned);
-    // Providers reached with a key at an overridable address.
-    let keyed =
-        |key_var: &str, url_var: &str, default_url: &str| -> Result<Option<(String, String)>> {
-            match key(key_var) {
-                None => Ok(None),
-                Some(k) => Ok(Some((
-                    k,
-                    s.url(url_var)?.unwrap_or_else(|| default_url.into()),
-                ))),
-            }
-        };
+    // Providers reached with a key at an overridable address (or several,
+    // as a comma list).
+    let keyed = |key_var: &str,
+                 url_var: &str,
+                 default_url: &str|
+     -> Result<Option<(String, Vec<String>)>> {
+        match key(key_var) {
+            None => Ok(None),
+            Some(k) => Ok(Some((
+                k,
+                s.urls(url_var)?.unwrap_or_else(|| vec![default_url.into()]),
+            ))),
+        }
+    };
     let simple = match kind {
         ProviderKind::Gemini => Some((
             "GEMINI_API_KEY",
@@ -244,12 +260,12 @@ fn provider_config(kind: ProviderKind, s: &Settings) -> Result<Option<ProviderCo
     };
     let (api_key, endpoints, api_version) = match (kind, simple) {
         (_, Some((key_var, url_var, default_url))) => {
-            let Some((k, url)) = keyed(key_var, url_var, default_url)? else {
+            let Some((k, urls)) = keyed(key_var, url_var, default_url)? else {
                 return Ok(None);
             };
             let version = (kind == ProviderKind::Dial)
                 .then(|| key("DIAL_API_VERSION").unwrap_or_else(|| "2024-12-01-preview".into()));
-            (Some(k), vec![url], version)
+            (Some(k), urls, version)
         }
         (ProviderKind::Azure, None) => {
             let api_key = key("AZURE_OPENAI_API_KEY");

@@ -1,6 +1,6 @@
-//! Several endpoints for one provider (`CUSTOM_API_URL` or
-//! `AZURE_OPENAI_ENDPOINT` as a comma list), balanced by health and recent
-//! latency.
+//! Several endpoints for one provider (its address setting, such as
+//! `CUSTOM_API_URL` or `AZURE_OPENAI_ENDPOINT`, as a comma list), balanced by
+//! health and recent latency.
 //!
 //! Each endpoint has its own circuit breaker, which opens at its first
 //! transient failure (429, 5xx, timeout, connection error): an open endpoint

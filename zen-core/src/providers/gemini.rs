@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
+use super::endpoints::{EndpointPool, EndpointState};
 use super::http::{self, quote};
 use super::{GenerateRequest, GenerateResponse, Provider, ProviderKind, ThinkingMode};
 use crate::config::ProviderConfig;
@@ -18,7 +19,8 @@ const LEVELS: [&str; 4] = ["minimal", "low", "medium", "high"];
 #[derive(Debug)]
 pub struct GeminiProvider {
     client: reqwest::Client,
-    base: String,
+    /// The endpoints (one, unless `GEMINI_BASE_URL` lists several).
+    pool: EndpointPool,
     read_timeout: Duration,
 }
 
@@ -29,7 +31,7 @@ impl GeminiProvider {
         let headers = http::headers(&[("x-goog-api-key", key, "GEMINI_API_KEY")])?;
         Ok(GeminiProvider {
             client: http::client(config, headers)?,
-            base: config.base_url.clone(),
+            pool: EndpointPool::new(config.bases(), config.endpoint_cooldown),
             read_timeout: config.read_timeout,
         })
     }
@@ -217,9 +219,11 @@ impl Provider for GeminiProvider {
         request: &GenerateRequest,
     ) -> Result<GenerateResponse> {
         super::check_request(model, request)?;
+        let lease = self.pool.pick();
         let url = format!(
             "{}/v1beta/models/{}:generateContent",
-            self.base, model.api_name
+            lease.base(),
+            model.api_name
         );
         let body = Self::body(model, request);
         let reply = http::send_json(
@@ -227,8 +231,20 @@ impl Provider for GeminiProvider {
             self.read_timeout,
             self.client.post(url).json(&body),
         )
-        .await?;
-        Self::parse(model, &reply)
+        .await;
+        lease.settle(reply.and_then(|reply| Self::parse(model, &reply)))
+    }
+
+    fn can_fail_over(&self) -> bool {
+        self.pool.any_healthy()
+    }
+
+    fn endpoints(&self) -> Vec<EndpointState> {
+        if self.pool.len() > 1 {
+            self.pool.states()
+        } else {
+            Vec::new()
+        }
     }
 }
 

@@ -68,10 +68,7 @@ impl OpenAiCompatProvider {
             pairs.push((name, value, setting));
         }
         let client = http::client(config, http::headers(&pairs)?)?;
-        let mut bases = config.endpoints.clone();
-        if bases.is_empty() {
-            bases.push(config.base_url.clone());
-        }
+        let mut bases = config.bases();
         let routes = match (kind, &config.api_version) {
             (ProviderKind::Azure | ProviderKind::Dial, Some(version)) => {
                 // Hosts are sometimes written with the `/openai` suffix.
