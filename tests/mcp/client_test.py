@@ -7,6 +7,7 @@ Usage: python client_test.py ZEN_MCP_BINARY STANDIN_URL
 
 import asyncio
 import json
+import logging
 import os
 import re
 import subprocess
@@ -15,6 +16,17 @@ import tempfile
 
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+
+
+class Complaints(logging.Handler):
+    """Keeps the warnings the SDK logs (such as a failed session end)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 def settings(standin: str) -> dict:
@@ -92,10 +104,18 @@ async def over_http(binary: str, standin: str, workdir: str) -> None:
                 url = found.group(1)
                 break
         assert url, "zen-mcp did not say where it listens"
-        async with streamable_http_client(url) as streams:
-            read, write = streams[0], streams[1]
-            async with ClientSession(read, write) as session:
-                await conversation(session, workdir)
+        complaints = Complaints()
+        logging.getLogger("mcp").addHandler(complaints)
+        try:
+            async with streamable_http_client(url) as streams:
+                read, write = streams[0], streams[1]
+                async with ClientSession(read, write) as session:
+                    await conversation(session, workdir)
+        finally:
+            logging.getLogger("mcp").removeHandler(complaints)
+        # Leaving the block ends the session with DELETE; the SDK logs a
+        # warning for any answer but 200 or 204.
+        assert not complaints.messages, complaints.messages
         history_reached_the_model(standin)
         print("http: initialize, tools/list, chat and its continuation: ok")
     finally:
