@@ -57,15 +57,20 @@ impl Engine {
     pub fn with_store(config: Config, store: Arc<dyn ConversationStore>) -> Result<Self> {
         let registry = ModelRegistry::new(&config)?;
         let tools = ToolRegistry::from_config(&config)?;
-        let resilience = Resilience::new(Policy::from_settings(&config.settings)?);
+        let policy = Policy::from_settings(&config.settings)?;
+        let limits = policy.provider_limits.clone();
         let telemetry = Telemetry::new(&config.settings)?;
         let files = FileCache::from_settings(&config.settings)?;
         let responses = ResponseCache::from_settings(&config.settings)?;
         let providers = config
             .providers
             .iter()
-            .map(|p| Ok((p.kind, providers::build(p)?)))
+            .map(|p| {
+                let idle = limits.get(&p.kind).copied().unwrap_or(1);
+                Ok((p.kind, providers::build(p, idle)?))
+            })
             .collect::<Result<_>>()?;
+        let resilience = Resilience::new(policy);
         Ok(Engine {
             inner: Arc::new(Inner {
                 config,

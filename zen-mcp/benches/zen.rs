@@ -12,7 +12,8 @@
 //! - the latency zen adds to a `chat` call at concurrency 1 (p50, p99), next
 //!   to calling the stand-in directly in the same run;
 //! - 100 and 1,000 concurrent `chat` calls with a 200 ms provider (limits
-//!   raised to 1,000 for the run): success rate, wall time, p99;
+//!   raised to 1,000 for the run), then 1,000 again over the pooled
+//!   connections: success rate, wall time, p99;
 //! - start-up of `zen-mcp` to an answered `tools/list`;
 //! - resident memory of `zen-mcp`: idle, and after 10,000 calls across
 //!   1,000 conversations;
@@ -141,7 +142,13 @@ async fn concurrent(server: &FastProvider, rows: &mut Vec<[String; 3]>) {
         ],
     );
     let dir = tempfile::tempdir().unwrap();
-    for n in [100usize, 1_000] {
+    // The second burst of 1,000 finds the connections the first opened
+    // still in the pool, as a server under steady load does.
+    for (n, label) in [
+        (100usize, ""),
+        (1_000, ", new connections"),
+        (1_000, ", pooled connections"),
+    ] {
         server.set_delay_ms(200);
         let started = Instant::now();
         let calls: Vec<_> = (0..n)
@@ -168,7 +175,7 @@ async fn concurrent(server: &FastProvider, rows: &mut Vec<[String; 3]>) {
         #[allow(clippy::cast_precision_loss)]
         let rate = ok as f64 * 100.0 / n as f64;
         rows.push([
-            format!("{n} concurrent chat calls, 200 ms provider: success / wall / p99"),
+            format!("{n} concurrent chat calls{label}, 200 ms provider: success / wall / p99"),
             format!(
                 "{rate:.1}% / {:.0} ms / {:.0} ms",
                 wall.as_secs_f64() * 1e3,

@@ -25,12 +25,13 @@ pub struct GeminiProvider {
 }
 
 impl GeminiProvider {
-    /// Builds the client for `config`.
-    pub fn new(config: &ProviderConfig) -> Result<Self> {
+    /// Builds the client for `config`, keeping up to `idle_connections`
+    /// connections per endpoint open between calls.
+    pub fn new(config: &ProviderConfig, idle_connections: usize) -> Result<Self> {
         let key = config.api_key.as_deref().unwrap_or_default();
         let headers = http::headers(&[("x-goog-api-key", key, "GEMINI_API_KEY")])?;
         Ok(GeminiProvider {
-            client: http::client(config, headers)?,
+            client: http::client(config, headers, idle_connections)?,
             pool: EndpointPool::new(config.bases(), config.endpoint_cooldown),
             read_timeout: config.read_timeout,
         })

@@ -13,8 +13,13 @@ use crate::error::{Error, Result};
 /// Largest provider error body quoted in a message.
 const MAX_QUOTED: usize = 500;
 
-/// A pooled, keep-alive HTTP client for one provider.
-pub(crate) fn client(config: &ProviderConfig, headers: HeaderMap) -> Result<reqwest::Client> {
+/// A pooled, keep-alive HTTP client for one provider, keeping up to
+/// `idle_connections` per host open between calls.
+pub(crate) fn client(
+    config: &ProviderConfig,
+    headers: HeaderMap,
+    idle_connections: usize,
+) -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .user_agent(concat!("zen/", env!("CARGO_PKG_VERSION")))
         .default_headers(headers)
@@ -22,8 +27,10 @@ pub(crate) fn client(config: &ProviderConfig, headers: HeaderMap) -> Result<reqw
         .read_timeout(config.read_timeout)
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(90))
-        // Keep a few warm connections, not one per call of a past burst.
-        .pool_max_idle_per_host(16)
+        // As many warm connections as calls may be in flight: a burst up to
+        // the limit, repeated, opens no new connection (for HTTPS, no new
+        // handshake), and an idle one still closes after 90 s.
+        .pool_max_idle_per_host(idle_connections)
         .build()
         .map_err(|err| Error::Provider {
             provider: config.kind,

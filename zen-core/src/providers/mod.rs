@@ -53,11 +53,13 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// Builds the client for one configured provider.
-pub fn build(config: &ProviderConfig) -> Result<Arc<dyn Provider>> {
+/// Builds the client for one configured provider, keeping up to
+/// `idle_connections` connections per endpoint open between calls (the
+/// provider's concurrency limit: the most it ever has in use at once).
+pub fn build(config: &ProviderConfig, idle_connections: usize) -> Result<Arc<dyn Provider>> {
     Ok(match config.kind {
-        ProviderKind::Gemini => Arc::new(GeminiProvider::new(config)?),
-        _ => Arc::new(OpenAiCompatProvider::new(config)?),
+        ProviderKind::Gemini => Arc::new(GeminiProvider::new(config, idle_connections)?),
+        _ => Arc::new(OpenAiCompatProvider::new(config, idle_connections)?),
     })
 }
 

@@ -36,8 +36,9 @@ pub struct OpenAiCompatProvider {
 }
 
 impl OpenAiCompatProvider {
-    /// Builds the client for `config`.
-    pub fn new(config: &ProviderConfig) -> Result<Self> {
+    /// Builds the client for `config`, keeping up to `idle_connections`
+    /// connections per endpoint open between calls.
+    pub fn new(config: &ProviderConfig, idle_connections: usize) -> Result<Self> {
         let kind = config.kind;
         let key = config.api_key.as_deref();
         let key_var = match kind {
@@ -67,7 +68,7 @@ impl OpenAiCompatProvider {
             };
             pairs.push((name, value, setting));
         }
-        let client = http::client(config, http::headers(&pairs)?)?;
+        let client = http::client(config, http::headers(&pairs)?, idle_connections)?;
         let mut bases = config.bases();
         let routes = match (kind, &config.api_version) {
             (ProviderKind::Azure | ProviderKind::Dial, Some(version)) => {
