@@ -1,8 +1,6 @@
 //! Wire-level tests of every provider against the stand-in server: URL path and
 //! query, auth header, body shape, reply parsing and errors.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
-
 use std::time::Duration;
 
 use serde_json::json;

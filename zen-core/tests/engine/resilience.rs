@@ -2,8 +2,6 @@
 //! injection: retries, Retry-After, the breaker, limits, AIMD, the queue,
 //! fallback, metrics and the audit log.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
-
 use std::time::Duration;
 
 use serde_json::{Value, json};

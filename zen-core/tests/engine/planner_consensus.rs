@@ -2,8 +2,6 @@
 //! built, revised and branched per conversation; models consulted one per
 //! step, in order, each blind to the others, with its stance.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
-
 use serde_json::{Value, json};
 use zen_core::conversation::Role;
 use zen_core::{Config, Engine, Error};

@@ -1,8 +1,6 @@
 //! Configuration as a PAL user writes it: names, placeholders, precedence of
 //! sources, and one clear error per mistake.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
-
 use std::time::Duration;
 
 use zen_core::config::{LogLevel, Settings, Sources};

@@ -3,8 +3,6 @@
 //! local recorder the host set up receives the same metrics, and the
 //! Prometheus text holds counters, histograms and gauges.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
-
 use serde_json::json;
 use zen_core::telemetry::Recorder;
 use zen_core::{Config, Engine};

@@ -2,8 +2,6 @@
 //! `AZURE_OPENAI_ENDPOINT` and every provider's base address as comma lists —
 //! balanced by health and latency, against two stand-in servers.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
-
 use std::time::Duration;
 
 use serde_json::Value;

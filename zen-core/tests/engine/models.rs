@@ -1,8 +1,6 @@
 //! The model catalogue as users meet it: names, aliases, provider priority,
 //! restrictions, auto mode, their own catalogue files, and the errors.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
-
 use std::path::{Path, PathBuf};
 
 use zen_core::models::{Catalogue, ModelRegistry, ToolCategory};

@@ -4,8 +4,6 @@
 //! go in a temporary ZEN_CLI_CLIENTS_DIR; the test process's own environment
 //! is never changed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -2,8 +2,6 @@
 //! (path, modification time, size), and the opt-in response cache for
 //! temperature-0 requests.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
-
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime};

@@ -1,8 +1,6 @@
 //! Conversation threads and the in-memory store: ids, expiry, the turn limit,
 //! concurrent turns, eviction under the byte bound, and parent chains.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
-
 use std::sync::Arc;
 use std::time::Duration;
 

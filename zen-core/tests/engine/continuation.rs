@@ -1,8 +1,6 @@
 //! Consultations that carry on across calls, tools and models, checked at the
 //! wire: what the stand-in provider receives.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
-
 use std::path::Path;
 
 use serde_json::json;

@@ -2,8 +2,6 @@
 //! statuses, state kept per conversation, what the expert model receives,
 //! the skip rules, argument errors, and the model-free tracer and docgen.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
-
 use std::path::Path;
 
 use serde_json::{Value, json};

@@ -1,7 +1,5 @@
 //! The registry and the simple tools, called the way a client calls them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
-
 use serde_json::{Value, json};
 use zen_core::tools::ToolRegistry;
 use zen_core::{Config, Engine, Error, ErrorKind};

@@ -1,8 +1,6 @@
 //! The `files` module against a real file system: path checks, folder
 //! expansion, file blocks within budgets, `prompt.txt` and images.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure is a panic
-
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
