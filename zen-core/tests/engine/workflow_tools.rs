@@ -519,6 +519,26 @@ async fn tuning_fields_are_listed_and_accepted() {
     let answer = b.step("codereview", 1, 1, "tidy", extra).await;
     assert_eq!(answer["status"], "code_review_complete", "{answer}");
     assert_eq!(b.calls(), 1);
+    // `confidence` is not listed for codereview and precommit, but clients
+    // that learned PAL's older schema send it: accepted, checked, not needed.
+    for tool in ["codereview", "precommit"] {
+        let schema = b
+            .engine
+            .tools()
+            .into_iter()
+            .find(|t| t.name == tool)
+            .unwrap();
+        assert!(
+            schema.input_schema["properties"]
+                .get("confidence")
+                .is_none()
+        );
+        let extra = json!({"confidence": "high", "use_assistant_model": false});
+        b.step(tool, 1, 2, "look", extra).await;
+        let bad = args(1, 2, "look", json!({"confidence": "sure"}));
+        let err = b.engine.call_tool(tool, bad).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidArguments { ref field, .. } if field == "confidence"));
+    }
     let extra = json!({"document_flow": false, "num_files_documented": 0});
     let answer = b.step("docgen", 1, 2, "one file", extra).await;
     assert_eq!(answer["status"], "pause_for_documentation_analysis");

@@ -123,6 +123,13 @@ expert_args! {
     struct CodeReviewArgs {
         #[serde(default)]
         hypothesis: Option<String>,
+        /// Not advertised: clients that learned PAL's older schema still
+        /// send it. Kept with the step like any workflow's confidence; it
+        /// decides nothing here (the expert is skipped by the internal
+        /// type only).
+        #[serde(default)]
+        #[schemars(skip)]
+        confidence: Option<Confidence>,
         #[serde(default)]
         review_type: Option<ReviewType>,
         /// internal: no expert.
@@ -141,6 +148,13 @@ expert_args! {
     struct PrecommitArgs {
         #[serde(default)]
         hypothesis: Option<String>,
+        /// Not advertised: clients that learned PAL's older schema still
+        /// send it. Kept with the step like any workflow's confidence; it
+        /// decides nothing here (the expert is skipped by the internal
+        /// type only).
+        #[serde(default)]
+        #[schemars(skip)]
+        confidence: Option<Confidence>,
         /// internal: no expert.
         #[serde(default)]
         precommit_type: Option<Validation>,
