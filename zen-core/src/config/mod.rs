@@ -100,7 +100,7 @@ pub struct Config {
     /// `DEFAULT_MODEL`: a model name, or `auto` to let zen choose per tool.
     pub default_model: String,
     /// `DISABLED_TOOLS`, lowercase; `None` when unset (the tool registry then
-    /// applies its defaults).
+    /// applies its defaults), empty when set to nothing (every tool on).
     pub disabled_tools: Option<Vec<String>>,
     /// `DISABLED_MODELS`, lowercase: never used, whatever the provider.
     pub disabled_models: Vec<String>,
@@ -197,7 +197,10 @@ impl Config {
         Ok(Config {
             providers,
             default_model: settings.get("DEFAULT_MODEL").unwrap_or("auto").to_owned(),
-            disabled_tools: lowercase("DISABLED_TOOLS"),
+            // `DISABLED_TOOLS=` turns every tool on, as in PAL; unset keeps
+            // the default set off.
+            disabled_tools: lowercase("DISABLED_TOOLS")
+                .or_else(|| settings.is_blank("DISABLED_TOOLS").then(Vec::new)),
             disabled_models: lowercase("DISABLED_MODELS").unwrap_or_default(),
             preferred_models: settings.list("PREFERRED_MODELS").unwrap_or_default(),
             conversation_timeout: Duration::from_secs_f64(hours * 3600.0),

@@ -39,6 +39,12 @@ impl Settings {
         (!is_placeholder(value)).then_some(value)
     }
 
+    /// Whether `name` is present with a blank value (`NAME=`), which some
+    /// settings read as "none" rather than "unset".
+    pub fn is_blank(&self, name: &str) -> bool {
+        self.values.get(name).is_some_and(|v| v.trim().is_empty())
+    }
+
     /// Whether `name` has a real (non-placeholder) value.
     pub fn is_set(&self, name: &str) -> bool {
         self.get(name).is_some()

@@ -57,6 +57,10 @@ pub const TOOL_NAMES: [&str; 18] = [
 /// Tools that can't be disabled.
 pub const ALWAYS_ON: [&str; 3] = ["listmodels", "version", "metrics"];
 
+/// Tools of newer PAL releases that zen does not have: `DISABLED_TOOLS` may
+/// name them (a PAL configuration does), and they are simply absent.
+pub const PAL_ONLY: [&str; 1] = ["jules"];
+
 /// Hints for clients about what a tool does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -126,6 +130,8 @@ pub trait Tool: Send + Sync + std::fmt::Debug {
 pub struct ToolRegistry {
     tools: BTreeMap<&'static str, Arc<dyn Tool>>,
     disabled: Vec<String>,
+    /// Whether `disabled` is the default set (DISABLED_TOOLS unset).
+    by_default: bool,
 }
 
 impl ToolRegistry {
@@ -148,11 +154,14 @@ impl ToolRegistry {
             Some(list) => list.clone(),
             None => DEFAULT_DISABLED.iter().map(|s| (*s).to_owned()).collect(),
         };
-        if let Some(unknown) = disabled.iter().find(|d| !TOOL_NAMES.contains(&d.as_str())) {
+        let known = |name: &str| {
+            TOOL_NAMES.contains(&name) || ALWAYS_ON.contains(&name) || PAL_ONLY.contains(&name)
+        };
+        if let Some(unknown) = disabled.iter().find(|d| !known(d)) {
             return Err(Error::config(
                 "DISABLED_TOOLS",
                 format!(
-                    "`{unknown}` is not a tool; the tools are: {}",
+                    "`{unknown}` is not a tool; the tools are: {}, metrics",
                     TOOL_NAMES.join(", ")
                 ),
             ));
@@ -162,7 +171,11 @@ impl ToolRegistry {
             .filter(|t| ALWAYS_ON.contains(&t.name()) || !disabled.iter().any(|d| d == t.name()))
             .map(|t| (t.name(), t))
             .collect();
-        Ok(ToolRegistry { tools, disabled })
+        Ok(ToolRegistry {
+            tools,
+            disabled,
+            by_default: config.disabled_tools.is_none(),
+        })
     }
 
     /// A registry with every tool enabled.
@@ -170,6 +183,7 @@ impl ToolRegistry {
         ToolRegistry {
             tools: Self::all().into_iter().map(|t| (t.name(), t)).collect(),
             disabled: Vec::new(),
+            by_default: false,
         }
     }
 
@@ -177,7 +191,18 @@ impl ToolRegistry {
     pub fn get(&self, name: &str) -> Result<&Arc<dyn Tool>> {
         self.tools.get(name).ok_or_else(|| {
             let why = if self.disabled.iter().any(|d| d == name) {
-                format!("tool `{name}` is disabled by DISABLED_TOOLS; remove it from that list to use it")
+                if self.by_default {
+                    format!(
+                        "tool `{name}` is off by default (as in PAL: {}); set DISABLED_TOOLS to \
+                         the tools you want off, or to nothing (`DISABLED_TOOLS=`) for all on",
+                        DEFAULT_DISABLED.join(", ")
+                    )
+                } else {
+                    format!(
+                        "tool `{name}` is disabled by DISABLED_TOOLS; remove it from that list \
+                         to use it"
+                    )
+                }
             } else {
                 format!(
                     "there is no tool `{name}`; the tools are: {}",

@@ -272,6 +272,17 @@ async fn disabled_tools_follow_pal_defaults_and_settings() {
         "{err}"
     );
 
+    // Off by default says so, and how to turn it on.
+    let err = default.call_tool("analyze", json!({})).await.unwrap_err();
+    assert!(err.to_string().contains("off by default"), "{err}");
+    // An empty DISABLED_TOOLS turns every tool on; names zen lacks (PAL 11's
+    // `jules`) or can't disable (`metrics`) are accepted.
+    let all_on = engine_for(&server, &[("DISABLED_TOOLS", "")]);
+    assert!(all_on.tool_registry().names().contains(&"analyze"));
+    let pal = engine_for(&server, &[("DISABLED_TOOLS", "jules, metrics, tracer")]);
+    let names = pal.tool_registry().names();
+    assert!(names.contains(&"metrics") && names.contains(&"analyze") && !names.contains(&"tracer"));
+
     let bad = Config::from_map([("DISABLED_TOOLS", "chat,frobnicate")]).unwrap();
     let err = Engine::new(bad).unwrap_err().to_string();
     assert!(
