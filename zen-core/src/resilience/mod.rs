@@ -245,7 +245,11 @@ impl Resilience {
                 guards.limit.on_overload();
             }
             guards.breaker.on_failure();
-            if attempts.retries >= self.policy.max_retries {
+            // A retry the breaker would refuse is no retry: the caller gets
+            // the provider's own error rather than "circuit open".
+            if attempts.retries >= self.policy.max_retries
+                || guards.breaker.state() == BreakerState::Open
+            {
                 return (Err(err), attempts);
             }
             let failover = elsewhere();

@@ -199,6 +199,33 @@ async fn the_breaker_opens_fails_fast_then_lets_a_trial_through() {
     assert_eq!(stats["providers"][0]["breaker"], "closed");
 }
 
+#[tokio::test]
+async fn retries_stop_when_the_breaker_opens_and_report_the_provider_error() {
+    // The defaults: 3 retries, and a breaker that opens after 3 failures.
+    let server = StandIn::start().await.unwrap();
+    let engine = engine(&server, &[]);
+    server.script(Behaviour {
+        status: Some(503),
+        always: true,
+        ..Behaviour::default()
+    });
+    let err = ask(&engine, "o3").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Provider {
+                status: Some(503),
+                ..
+            }
+        ),
+        "the caller sees what the provider said, not the breaker: {err:?}"
+    );
+    assert_eq!(server.requests().len(), 3, "no retry the breaker refuses");
+    let err = ask(&engine, "o3").await.unwrap_err();
+    assert!(matches!(err, Error::CircuitOpen { .. }), "{err:?}");
+    assert_eq!(server.requests().len(), 3);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn provider_limits_hold_under_200_concurrent_calls() {
     let server = StandIn::start().await.unwrap();
