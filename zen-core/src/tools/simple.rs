@@ -169,13 +169,35 @@ fn save_generated_code(
     };
     let code = reply[start + OPEN.len()..end].trim_matches('\n');
     let path = dir.join(GENERATED_CODE_FILE);
-    std::fs::write(&path, format!("{code}\n"))?;
+    replace_file(&path, format!("{code}\n").as_bytes())?;
     let note = format!(
         "[The generated code was saved to {}. Review it, then apply it to the project.]",
         path.display()
     );
     let content = format!("{}{note}{}", &reply[..start], &reply[end + CLOSE.len()..]);
     Ok(Some((content, path)))
+}
+
+/// Puts `bytes` at `path` as a new file: written beside it under a fresh
+/// name, then renamed over it. Whatever was at `path` is replaced, never
+/// written through: a symlink planted there (by a repository, or a model's
+/// earlier reply) can't redirect the write to another file.
+fn replace_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = path.with_file_name(format!(".{name}.{}.{serial}.tmp", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .and_then(|mut file| file.write_all(bytes))
+        .and_then(|()| std::fs::rename(&temp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
 }
 
 #[derive(Debug)]

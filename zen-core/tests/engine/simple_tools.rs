@@ -103,6 +103,40 @@ async fn chat_saves_generated_code_for_models_allowed_to_write_it() {
         "{content}"
     );
     assert!(content.starts_with("Here is the plan.") && content.ends_with("Apply it."));
+
+    // A symlink planted at the file's name is replaced, not written through.
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    std::fs::remove_file(&saved).unwrap();
+    std::os::unix::fs::symlink(&victim, &saved).unwrap();
+    server.script(Behaviour {
+        reply: Some("<GENERATED-CODE>\nfn planted() {}\n</GENERATED-CODE>".into()),
+        ..Behaviour::default()
+    });
+    engine
+        .call_tool(
+            "chat",
+            json!({"prompt": "Write it", "model": "gpt-5.2",
+                   "working_directory_absolute_path": dir.path()}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    assert!(
+        !std::fs::symlink_metadata(&saved)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&saved).unwrap(),
+        "fn planted() {}\n"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        2,
+        "no temporary file left"
+    );
     // Models with code generation get the extra instructions.
     let system = server.last_request().unwrap().body["messages"][0]["content"]
         .as_str()
