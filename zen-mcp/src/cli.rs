@@ -82,7 +82,14 @@ pub fn run(args: Vec<String>) -> ExitCode {
             ExitCode::SUCCESS
         }
         ["serve", "--http", addr] => {
-            let addr = (*addr).to_owned();
+            let Some(addr) = crate::http::listen_address(addr) else {
+                err(&format!(
+                    "zen-mcp serve --http: `{addr}` is not an address to listen on; use \
+                     HOST:PORT, e.g. 127.0.0.1:8765 or localhost:8765"
+                ));
+                return ExitCode::from(2);
+            };
+            let addr = addr.to_string();
             with_engine(|engine| async move {
                 crate::http::serve(engine, &addr)
                     .await
@@ -132,6 +139,25 @@ pub fn run(args: Vec<String>) -> ExitCode {
         ["call", tool] => call(tool, "{}"),
         ["call", tool, args] => call(tool, args),
         ["doctor"] => doctor(),
+        [
+            command @ ("serve" | "models" | "tools" | "call" | "doctor"),
+            rest @ ..,
+        ] => {
+            // The command is known: name the argument it did not expect.
+            let extra = match (*command, rest) {
+                ("serve", ["--http", _, extra, ..]) | ("call", [_, _, extra, ..]) => *extra,
+                (_, [first, ..]) => *first,
+                (_, []) => command,
+            };
+            let hint = match extra.strip_prefix("--http=") {
+                Some(addr) => format!(" (write `--http {addr}`)"),
+                None => String::new(),
+            };
+            err(&format!(
+                "zen-mcp {command}: unexpected argument `{extra}`{hint}; see `zen-mcp {command} --help`"
+            ));
+            ExitCode::from(2)
+        }
         [other, ..] => {
             err(&format!(
                 "zen-mcp: unknown command or argument `{other}`; run `zen-mcp --help`"
@@ -235,7 +261,15 @@ fn call(tool: &str, raw_args: &str) -> ExitCode {
         match engine.call_tool(&tool, args).await {
             Ok(output) => {
                 let failed = output.is_error();
-                out(&serde_json::to_string_pretty(&output).map_err(|e| e.to_string())?);
+                let value = serde_json::to_value(&output).map_err(|e| e.to_string())?;
+                out(&serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?);
+                if value.get("continuation_offer").is_some() {
+                    err(
+                        "note: `zen-mcp call` keeps the conversation only while it runs, so a \
+                         later `zen-mcp call` can't continue it; continue conversations through \
+                         the MCP server (`zen-mcp`, or `zen-mcp serve --http`)",
+                    );
+                }
                 Ok(if failed {
                     ExitCode::FAILURE
                 } else {

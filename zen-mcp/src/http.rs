@@ -49,8 +49,11 @@ pub async fn serve_handler<H>(
 where
     H: ServerHandler + Send + 'static,
 {
-    let addr: SocketAddr = addr.parse().map_err(|_| {
-        format!("`{addr}` is not an address to listen on; use HOST:PORT, e.g. 127.0.0.1:8765")
+    let addr = listen_address(addr).ok_or_else(|| {
+        format!(
+            "`{addr}` is not an address to listen on; use HOST:PORT, e.g. 127.0.0.1:8765 or \
+             localhost:8765"
+        )
     })?;
     let settings = &engine.config().settings;
     let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
@@ -104,6 +107,20 @@ where
         .map_err(|e| format!("the HTTP server stopped: {e}"))
 }
 
+/// The socket address `addr` (`IP:PORT` or `HOST:PORT`) names: an IP as
+/// written, or a host name's first address (`localhost:8765` listens on
+/// loopback).
+pub fn listen_address(addr: &str) -> Option<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    if let Ok(parsed) = addr.parse() {
+        return Some(parsed);
+    }
+    let mut found: Vec<SocketAddr> = addr.to_socket_addrs().ok()?.collect();
+    // Prefer IPv4 loopback for `localhost`, which clients try first.
+    found.sort_by_key(|a| !a.is_ipv4());
+    found.into_iter().next()
+}
+
 /// Host, Origin and token checks, before anything else runs.
 async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Response {
     let headers = request.headers();
@@ -148,12 +165,21 @@ impl Guard {
         if path.starts_with("/mcp")
             && let Some(token) = &self.token
         {
-            let given = text(header::AUTHORIZATION).and_then(|v| v.strip_prefix("Bearer "));
+            // The scheme's name is case-insensitive (RFC 9110).
+            let given = text(header::AUTHORIZATION)
+                .and_then(|v| v.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, credentials)| credentials.trim());
             if given != Some(token.as_str()) {
-                return Some(refuse(
+                let mut refusal = refuse(
                     StatusCode::UNAUTHORIZED,
                     "missing or wrong bearer token; send Authorization: Bearer <ZEN_HTTP_TOKEN>",
-                ));
+                );
+                refusal.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer realm=\"zen-mcp\""),
+                );
+                return Some(refusal);
             }
         }
         None

@@ -62,6 +62,29 @@ async fn version_help_and_bad_usage() {
         err.contains("frobnicate") && err.contains("--help"),
         "{err}"
     );
+    // A known command names the argument it did not expect.
+    for (args, names) in [
+        (
+            &["tools", "extra"][..],
+            "zen-mcp tools: unexpected argument `extra`",
+        ),
+        (
+            &["call", "version", "{}", "extra"],
+            "zen-mcp call: unexpected argument `extra`",
+        ),
+        (
+            &["serve", "--http=127.0.0.1:1"],
+            "(write `--http 127.0.0.1:1`)",
+        ),
+        (
+            &["serve", "--http", "127.0.0.1:1", "-v"],
+            "unexpected argument `-v`",
+        ),
+    ] {
+        let (code, _, err) = run(&[], args).await;
+        assert_eq!(code, 2, "{args:?}");
+        assert!(err.contains(names), "{args:?}: {err}");
+    }
 }
 
 #[tokio::test]
@@ -105,10 +128,12 @@ async fn tools_and_call_from_the_command_line() {
     let args = json!({"prompt": "hi", "model": "o3",
                       "working_directory_absolute_path": dir.path()})
     .to_string();
-    let (code, out, _) = run(&env, &["call", "chat", &args]).await;
+    let (code, out, stderr) = run(&env, &["call", "chat", &args]).await;
     assert_eq!(code, 0, "{out}");
     let output: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(output["status"], "continuation_available");
+    // The offer outlives no `call`: stderr says where conversations continue.
+    assert!(stderr.contains("can't continue it"), "{stderr}");
 
     // A tool error exits 1 with the error output; bad usage exits 2.
     let (code, out, _) = run(&env, &["call", "chat", r#"{"prompt": 1}"#]).await;

@@ -256,6 +256,25 @@ async fn a_token_guards_mcp() {
         .post(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
         .await;
     assert_eq!(status, 401);
+    // A refusal says which scheme it wants; the scheme's name is not case-sensitive.
+    let refused = http.post(format!("{url}/mcp")).send().await.unwrap();
+    assert_eq!(
+        refused.headers()["www-authenticate"],
+        "Bearer realm=\"zen-mcp\""
+    );
+    let lowercase = http
+        .post(format!("{url}/mcp"))
+        .header("Authorization", "bearer s3cret")
+        .header("Accept", "application/json, text/event-stream")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "http-test", "version": "1"}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lowercase.status().as_u16(), 200);
     let mut right = Session {
         http,
         url,
@@ -273,10 +292,34 @@ async fn a_bad_address_is_a_clear_error() {
         .output()
         .await
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2), "bad usage");
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(
         err.contains("not-an-address") && err.contains("HOST:PORT"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_host_name_is_an_address_to_listen_on() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zen-mcp"))
+        .env_clear()
+        .env("OPENAI_API_KEY", "k")
+        .args(["serve", "--http", "localhost:0"])
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let said = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("listening on") {
+                return line;
+            }
+        }
+        String::new()
+    })
+    .await
+    .unwrap();
+    assert!(said.contains("http://127.0.0.1:"), "{said}");
 }
