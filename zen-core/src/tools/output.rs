@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::consult::ConsultReply;
+use crate::conversation::ContinuationId;
 
 /// An offer to carry on the conversation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -42,7 +43,9 @@ impl ToolOutput {
     /// offer while turns remain, else `success`; metadata names the tool,
     /// model, provider and tokens.
     pub fn from_reply(tool: &str, reply: &ConsultReply, content: String) -> Self {
-        let status = if reply.remaining_turns > 0 {
+        // Continuing with a model takes two turns (the ask and the answer).
+        let can_continue = reply.remaining_turns >= 2;
+        let status = if can_continue {
             "continuation_available"
         } else {
             "success"
@@ -62,16 +65,12 @@ impl ToolOutput {
         if let Some(first) = &reply.fallback_from {
             output.set_metadata("fallback_from", json!(first));
         }
-        if reply.remaining_turns > 0 {
+        if can_continue {
             output.set(
                 "continuation_offer",
                 json!(ContinuationOffer {
                     continuation_id: reply.continuation_id.to_string(),
-                    note: format!(
-                        "To continue this conversation with any tool and model, pass \
-                         continuation_id {} ({} turns left).",
-                        reply.continuation_id, reply.remaining_turns
-                    ),
+                    note: offer_note(reply.continuation_id, reply.remaining_turns),
                     remaining_turns: reply.remaining_turns,
                 }),
             );
@@ -182,6 +181,15 @@ fn cut_to(text: &str, room: u64, max_tokens: u64, had: u64) -> String {
         "{}\n\n[zen cut this at about {max_tokens} tokens, the client's limit \
          (MAX_MCP_OUTPUT_TOKENS); about {had} tokens were produced]",
         &text[..end]
+    )
+}
+
+/// The note of a continuation offer.
+pub(crate) fn offer_note(id: ContinuationId, remaining_turns: u32) -> String {
+    let plural = if remaining_turns == 1 { "" } else { "s" };
+    format!(
+        "To continue this conversation with any tool and model, pass continuation_id {id} \
+         ({remaining_turns} turn{plural} left)."
     )
 }
 

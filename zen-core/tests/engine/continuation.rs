@@ -222,6 +222,26 @@ async fn bad_unknown_and_full_conversations_are_clear_errors() {
     );
 }
 
+#[tokio::test]
+async fn no_continuation_is_offered_when_an_exchange_no_longer_fits() {
+    let server = StandIn::start().await.unwrap();
+    // Three turns: the first exchange takes two, and one is not enough for
+    // another ask and answer.
+    let engine = engine(&server, &[("MAX_CONVERSATION_TURNS", "3")]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = engine
+        .call_tool(
+            "chat",
+            json!({"prompt": "one", "model": "o3",
+                               "working_directory_absolute_path": dir.path()}),
+        )
+        .await
+        .unwrap()
+        .into_value();
+    assert_eq!(out["status"], "success", "{out}");
+    assert!(out.get("continuation_offer").is_none(), "{out}");
+}
+
 fn uuid_text() -> String {
     zen_core::conversation::ContinuationId::new().to_string()
 }

@@ -260,7 +260,8 @@ impl Tool for Clink {
         for (key, value) in parsed.extra.into_iter().chain(metadata) {
             output.set_metadata(&key, value);
         }
-        if let (Some(id), true) = (thread, remaining > 0) {
+        // Carrying on takes two turns: the ask and the answer.
+        if let (Some(id), true) = (thread, remaining >= 2) {
             output.set(
                 "continuation_offer",
                 json!(ContinuationOffer {

@@ -141,10 +141,7 @@ pub(super) fn continuation_offer(id: ContinuationId, remaining_turns: u32) -> Op
     (remaining_turns > 0).then(|| {
         json!({
             "continuation_id": id.to_string(),
-            "note": format!(
-                "To continue this conversation with any tool and model, pass continuation_id \
-                 {id} ({remaining_turns} turns left)."
-            ),
+            "note": crate::tools::output::offer_note(id, remaining_turns),
             "remaining_turns": remaining_turns,
         })
     })
