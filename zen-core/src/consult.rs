@@ -318,9 +318,8 @@ impl Engine {
                 }
                 Err(err) => err,
             };
-            let provider_trouble =
-                err.is_retryable() || matches!(err, Error::CircuitOpen { .. } | Error::Busy { .. });
-            if !allowed || !provider_trouble {
+            // Another provider may answer what this one can't now.
+            if !allowed || !err.is_retryable() {
                 return Err(err);
             }
             failed.push(current.provider);

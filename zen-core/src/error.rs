@@ -242,11 +242,16 @@ impl Error {
         }
     }
 
-    /// Whether the same call may succeed if tried again later.
+    /// Whether the same call may succeed if tried again later: a transient
+    /// provider failure, or zen holding the call back for now (a full queue,
+    /// an open circuit breaker).
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Provider { retryable, .. } => *retryable,
-            Error::RateLimited { .. } | Error::Timeout { .. } => true,
+            Error::RateLimited { .. }
+            | Error::Timeout { .. }
+            | Error::Busy { .. }
+            | Error::CircuitOpen { .. } => true,
             _ => false,
         }
     }

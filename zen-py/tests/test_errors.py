@@ -146,7 +146,8 @@ def test_busy_error(standin: StandIn) -> None:
         first = asyncio.ensure_future(engine.call_tool_async("chat", CHAT))
         while not await asyncio.to_thread(standin.requests):
             await asyncio.sleep(0.02)
-        raised(lambda: engine.call_tool("chat", CHAT), zen.BusyError)
+        busy = raised(lambda: engine.call_tool("chat", CHAT), zen.BusyError)
+        assert busy.retryable  # later, there may be room
         await first
 
     asyncio.run(main())
@@ -159,6 +160,7 @@ def test_circuit_open_error(standin: StandIn) -> None:
     err = raised(lambda: engine.call_tool("chat", CHAT), zen.CircuitOpenError)
     assert isinstance(err, zen.CircuitOpenError)
     assert err.retry_after is not None and err.retry_after > 0
+    assert err.retryable  # after retry_after, a trial call goes through
     assert len(standin.requests()) == 1  # the breaker kept the second call home
 
 
