@@ -11,7 +11,7 @@
 //! store holds the threads and zen's tools can carry on a PAL conversation.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -420,15 +420,28 @@ impl PalBridge {
     }
 
     /// One file ready for a prompt, as zen reads it (zen's path checks,
-    /// size cap, binary detection): the text and its estimated tokens.
-    #[pyo3(signature = (path, line_numbers = false))]
-    fn read_file(&self, path: &str, line_numbers: bool) -> (String, u64) {
+    /// size cap, binary detection): the text and its estimated tokens. A
+    /// file larger than `max_bytes` is left out, its block saying so.
+    #[pyo3(signature = (path, line_numbers = false, max_bytes = None))]
+    fn read_file(&self, path: &str, line_numbers: bool, max_bytes: Option<u64>) -> (String, u64) {
         self.served.add("files_read");
-        let block =
-            self.engine
-                .file_cache()
-                .read_file_block(Path::new(path), u64::MAX / 4, line_numbers);
-        (block.text, block.tokens)
+        let path = Path::new(path);
+        let block = self
+            .engine
+            .file_cache()
+            .read_file_block(path, u64::MAX / 4, line_numbers);
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        match max_bytes {
+            Some(max) if block.status == files::BlockStatus::Embedded && size > max => {
+                let reason = format!("{size} bytes, over the max_size of {max} asked for");
+                let text =
+                    files::FileBlock::left_out(path, files::BlockStatus::Unreadable { reason })
+                        .text;
+                let tokens = tokens::estimate_tokens(&text);
+                (text, tokens)
+            }
+            _ => (block.text, block.tokens),
+        }
     }
 
     /// The files under `paths` (folders expanded, refused paths left out)
@@ -450,16 +463,23 @@ impl PalBridge {
             remaining = remaining.saturating_sub(tokens::estimate_tokens(&block));
             text.push_str(&block);
         }
-        let files =
-            self.engine
-                .file_cache()
-                .read_section(&self.expand(paths)?, remaining, line_numbers);
-        text.push_str(&files.text);
-        if !files.left_out.is_empty() {
+        let expanded = self.expand_leniently(&paths)?;
+        if expanded.files.is_empty() && !paths.is_empty() {
+            // The marker PAL's reader writes when nothing was found.
             text.push_str(&format!(
-                "\n[Files left out: {}]\n",
-                files.left_out.join("; ")
+                "\n--- NO FILES FOUND ---\nNo readable file under: {}\n--- END ---\n",
+                paths.join(", ")
             ));
+        }
+        let files = self
+            .engine
+            .file_cache()
+            .read_section(&expanded.files, remaining, line_numbers);
+        text.push_str(&files.text);
+        let mut left_out: Vec<String> = expanded.refused.iter().map(ToString::to_string).collect();
+        left_out.extend(files.left_out);
+        if !left_out.is_empty() {
+            text.push_str(&format!("\n[Files left out: {}]\n", left_out.join("; ")));
         }
         Ok(text)
     }
@@ -469,7 +489,8 @@ impl PalBridge {
     fn expand_paths(&self, paths: Vec<String>) -> PyResult<Vec<String>> {
         self.served.add("paths_expanded");
         Ok(self
-            .expand(paths)?
+            .expand_leniently(&paths)?
+            .files
             .into_iter()
             .map(|p| p.display().to_string())
             .collect())
@@ -483,7 +504,8 @@ impl PalBridge {
     /// Each file under `paths` with its estimated tokens, largest first.
     fn file_tokens(&self, paths: Vec<String>) -> PyResult<Vec<(String, u64)>> {
         let mut sized: Vec<(String, u64)> = self
-            .expand(paths)?
+            .expand_leniently(&paths)?
+            .files
             .into_iter()
             .map(|p| {
                 let bytes = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
@@ -595,9 +617,21 @@ impl PalBridge {
         })
     }
 
-    fn expand(&self, paths: Vec<String>) -> PyResult<Vec<PathBuf>> {
-        files::expand_paths(&paths, "paths")
-            .map(|e| e.files)
-            .map_err(|e| Python::attach(|py| to_pyerr(py, &e)))
+    /// The files under `paths`, expanded as zen does, taking paths as PAL's
+    /// reader does: a relative one is skipped (and reported among the
+    /// refused) rather than failing the call.
+    fn expand_leniently(&self, paths: &[String]) -> PyResult<files::Expanded> {
+        let (absolute, relative): (Vec<String>, Vec<String>) = paths
+            .iter()
+            .cloned()
+            .partition(|p| Path::new(p).is_absolute());
+        let mut expanded = files::expand_paths(&absolute, "paths")
+            .map_err(|e| Python::attach(|py| to_pyerr(py, &e)))?;
+        expanded.refused.extend(
+            relative
+                .into_iter()
+                .map(|path| files::Refusal::new(path, "not an absolute path")),
+        );
+        Ok(expanded)
     }
 }

@@ -180,9 +180,11 @@ def test_conversation_not_found_error(engine: zen.Engine) -> None:
 
 
 def test_conversation_full_error(standin: StandIn) -> None:
-    engine = zen.Engine(standin.config(MAX_CONVERSATION_TURNS="3"))
+    engine = zen.Engine(standin.config(MAX_CONVERSATION_TURNS="4"))
     first = engine.call_tool("chat", CHAT)["continuation_offer"]["continuation_id"]
     args = {**CHAT, "continuation_id": first}
+    last = engine.call_tool("chat", args)  # the second exchange fills the four turns
+    assert "continuation_offer" not in last
     raised(lambda: engine.call_tool("chat", args), zen.ConversationFullError)
 
 

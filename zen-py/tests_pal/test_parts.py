@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,34 @@ def test_install_names_what_is_wrong(compat: Any) -> None:
         compat.install(["tools"], tools=[])
     with pytest.raises(ValueError, match="nosuchtool, which zen does not offer"):
         compat.install(["tools"], tools=["nosuchtool"])
+    # A mistake installs nothing, even with other parts asked for first.
+    with pytest.raises(ValueError, match="ZEN_PAL_TOOLS"):
+        compat.install(["storage", "tools"], tools=[])
+    with pytest.raises(ValueError, match="needs the tools part"):
+        compat.install(["memory"], tools=["chat"])
+    assert compat.installed_parts() == []
+    # Part names are not case-sensitive, and `all` may come with others.
+    assert compat.install("Storage") == ["storage"]
+    assert compat.install("all,files", tools=["chat"]) == list(compat.PARTS)
+
+
+def test_settings_pal_tolerates_do_not_stop_it(
+    compat: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # PAL falls back to 50 turns and 3 hours, and names tools zen lacks.
+    monkeypatch.setenv("MAX_CONVERSATION_TURNS", "0")
+    monkeypatch.setenv("CONVERSATION_TIMEOUT_HOURS", "0")
+    monkeypatch.setenv("DISABLED_TOOLS", "jules,frobnicate")
+    with caplog.at_level("WARNING", logger="zen.compat.pal"):
+        assert compat.install(["storage"]) == ["storage"]
+    said = caplog.text
+    assert "MAX_CONVERSATION_TURNS" in said and "CONVERSATION_TIMEOUT_HOURS" in said
+    assert os.environ["MAX_CONVERSATION_TURNS"] == "0", "PAL's own reading is untouched"
+    # What PAL would refuse too still stops it.
+    compat.uninstall()
+    monkeypatch.setenv("CUSTOM_API_URL", "localhost:1")
+    with pytest.raises(zen.ConfigError, match="CUSTOM_API_URL"):
+        compat.install(["storage"])
 
 
 def test_storage_keeps_every_field(compat: Any) -> None:
@@ -129,6 +158,12 @@ def test_files_read_by_zen(compat: Any, tmp_path: Path) -> None:
     refused, _ = file_utils.read_file_content("/proc/self/environ")
     assert "LEFT OUT" in refused and "CUSTOM_API_URL" not in refused
     assert token_utils.estimate_tokens("abcd" * 10) == 10
+    # A smaller max_size is honoured; paths PAL skips are skipped, not errors.
+    small, _ = file_utils.read_file_content(str(source), max_size=5)
+    assert "LEFT OUT" in small and "max_size of 5" in small and "return 1" not in small
+    assert file_utils.expand_paths(["relative/path.py"]) == []
+    nothing = file_utils.read_files(["/proc/self/environ", "relative.py"])
+    assert "NO FILES FOUND" in nothing and "not an absolute path" in nothing
 
     big = tmp_path / "big.txt"
     big.write_text("y" * 900_000)

@@ -19,7 +19,8 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    pub(crate) fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
+    /// A refusal of `path` because of `reason`.
+    pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
         Refusal {
             path: path.into(),
             reason: reason.into(),

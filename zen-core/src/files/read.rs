@@ -85,7 +85,8 @@ impl FileBlock {
         self.status == BlockStatus::Embedded
     }
 
-    fn left_out(path: &Path, status: BlockStatus) -> Self {
+    /// The one-line block of a file left out, saying why.
+    pub fn left_out(path: &Path, status: BlockStatus) -> Self {
         let text = format!("--- FILE LEFT OUT: {} ({status}) ---\n", path.display());
         FileBlock {
             path: path.to_path_buf(),

@@ -75,7 +75,9 @@ class PalBridge:
     def history(
         self, context_json: str, file_tokens: int, history_tokens: int, marker: str
     ) -> tuple[str, int, list[str]]: ...
-    def read_file(self, path: str, line_numbers: bool = False) -> tuple[str, int]: ...
+    def read_file(
+        self, path: str, line_numbers: bool = False, max_bytes: int | None = None
+    ) -> tuple[str, int]: ...
     def read_files(
         self,
         paths: list[str],

@@ -72,8 +72,8 @@ def _names(raw: str | Iterable[str] | None, variable: str) -> list[str]:
 
 
 def _parts(raw: str | Iterable[str] | None) -> list[str]:
-    parts = _names(raw, "ZEN_PAL_PARTS")
-    if parts == ["all"]:
+    parts = [p.lower() for p in _names(raw, "ZEN_PAL_PARTS")]
+    if "all" in parts:
         return list(PARTS)
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
@@ -112,10 +112,32 @@ _CATALOGUES = {
 }
 
 
+# Settings PAL reads with a fallback where zen would refuse the value: under
+# PAL, zen takes the same fallback (with a warning) instead of stopping the
+# server. An empty value means zen's own default, which is PAL's.
+_PAL_FALLBACKS = {
+    "MAX_CONVERSATION_TURNS": "50",
+    "CONVERSATION_TIMEOUT_HOURS": "3",
+    "DEFAULT_THINKING_MODE_THINKDEEP": "high",
+    "LOG_LEVEL": "",
+    "MAX_MCP_OUTPUT_TOKENS": "",
+    "DISABLED_TOOLS": "",
+}
+
+
+def _refused_setting(err: zen.ConfigError) -> str | None:
+    """The setting a ``ConfigError`` names, if it is one PAL tolerates."""
+    import re
+
+    found = re.match(r"configuration error in ([A-Z0-9_]+):", str(err))
+    return found.group(1) if found and found.group(1) in _PAL_FALLBACKS else None
+
+
 def _engine_for_pal() -> zen.Engine:
     """``zen.Engine()`` from PAL's environment, knowing the models PAL knows:
     where the user named no catalogue file, zen reads the one PAL ships, so
-    a model name means the same model to both."""
+    a model name means the same model to both. A value PAL tolerates but zen
+    would refuse gets PAL's fallback, with a warning."""
     import importlib.util
     from pathlib import Path
 
@@ -130,12 +152,28 @@ def _engine_for_pal() -> zen.Engine:
             if path.is_file():
                 added[variable] = str(path)
                 break
+    previous = {variable: os.environ.get(variable) for variable in _PAL_FALLBACKS}
     os.environ.update(added)
     try:
+        for _ in range(len(_PAL_FALLBACKS) + 1):
+            try:
+                return zen.Engine()
+            except zen.ConfigError as err:
+                refused = _refused_setting(err)
+                fallback = _PAL_FALLBACKS.get(refused or "")
+                if refused is None or fallback is None or os.environ.get(refused) == fallback:
+                    raise
+                logger.warning("%s; as PAL does, zen uses %s", err, fallback or "its default")
+                os.environ[refused] = fallback
         return zen.Engine()
     finally:
         for variable in added:
             os.environ.pop(variable, None)
+        for variable, value in previous.items():
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
 
 
 def install(
@@ -153,6 +191,23 @@ def install(
     does) and before the server starts serving; installing again adds parts.
     """
     wanted = _parts(parts)
+    names = _names(tools, "ZEN_PAL_TOOLS")
+    if tools is not None and names and "tools" not in wanted + _State.parts:
+        raise ValueError(
+            f"tools {', '.join(names)} were named, but answering them needs the tools part: "
+            "add `tools` to the parts"
+        )
+    if "tools" in wanted and "tools" not in _State.parts and not names:
+        # Checked before any part goes in, so a mistake installs nothing.
+        raise ValueError(
+            "the tools part needs the tools zen should answer: set ZEN_PAL_TOOLS "
+            "(e.g. chat,thinkdeep) or pass tools=[...]"
+        )
+    if names and "tools" in _State.parts and sorted(names) != sorted(_State.tools):
+        raise ValueError(
+            f"zen already answers the tools {', '.join(_State.tools)}; uninstall() first "
+            "to change them"
+        )
     _require_pal()
     if _State.engine is None:
         _State.engine = engine if engine is not None else _engine_for_pal()
@@ -176,12 +231,6 @@ def install(
         elif part == "providers":
             _providers.install(bridge)
         elif part == "tools":
-            names = _names(tools, "ZEN_PAL_TOOLS")
-            if not names:
-                raise ValueError(
-                    "the tools part needs the tools zen should answer: set ZEN_PAL_TOOLS "
-                    "(e.g. chat,thinkdeep) or pass tools=[...]"
-                )
             _tools.install(_State.engine, names)
             _State.tools = names
         _State.parts.append(part)

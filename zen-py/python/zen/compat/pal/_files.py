@@ -23,8 +23,7 @@ def install(bridge: PalBridge) -> None:
         file_path: str, max_size: int = 1_000_000, *, include_line_numbers: bool | None = None
     ) -> tuple[str, int]:
         # zen caps every file at 1 MB itself; max_size can only lower it.
-        text, tokens = bridge.read_file(file_path, bool(include_line_numbers))
-        return text, tokens
+        return bridge.read_file(file_path, bool(include_line_numbers), max_size)
 
     def read_files(
         file_paths: list[str],
