@@ -20,6 +20,9 @@ use crate::tools::ToolRegistry;
 /// How long a custom endpoint's model list is trusted before asking again.
 const DISCOVERY_TTL: Duration = Duration::from_secs(60);
 
+/// The longest a call waits for the custom endpoint to list its models.
+pub const DISCOVERY_WAIT: Duration = Duration::from_secs(5);
+
 #[derive(Debug)]
 struct Inner {
     config: Config,
@@ -145,12 +148,27 @@ impl Engine {
     pub async fn resolve_model(&self, name: &str) -> Result<ResolvedModel> {
         match self.inner.registry.resolve(name) {
             Err(Error::ModelNotAvailable { .. }) if self.discovery_is_stale().await => {
-                if let Err(err) = self.discover_custom_models().await {
-                    tracing::warn!("could not list the custom endpoint's models: {err}");
-                }
+                self.refresh_custom_models().await;
                 self.inner.registry.resolve(name)
             }
             other => other,
+        }
+    }
+
+    /// Asks the custom endpoint for its models again when the last answer is
+    /// older than a minute (or there was none), waiting at most
+    /// [`DISCOVERY_WAIT`]; a failure is logged, and what was known stays.
+    pub async fn refresh_custom_models(&self) {
+        if !self.discovery_is_stale().await {
+            return;
+        }
+        match tokio::time::timeout(DISCOVERY_WAIT, self.discover_custom_models()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => tracing::warn!("could not list the custom endpoint's models: {err}"),
+            Err(_) => tracing::warn!(
+                "the custom endpoint did not list its models within {}s",
+                DISCOVERY_WAIT.as_secs()
+            ),
         }
     }
 
@@ -169,7 +187,11 @@ impl Engine {
             None if !self.inner.config.is_auto_mode() => {
                 self.resolve_model(&self.inner.config.default_model).await
             }
-            None => self.inner.registry.auto_select(category),
+            None => {
+                // Auto mode picks among the models the endpoint serves now.
+                self.refresh_custom_models().await;
+                self.inner.registry.auto_select(category)
+            }
         }
     }
 

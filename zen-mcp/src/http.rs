@@ -49,6 +49,7 @@ pub async fn serve_handler<H>(
 where
     H: ServerHandler + Send + 'static,
 {
+    crate::server::learn_custom_models(&engine);
     let addr = listen_address(addr).ok_or_else(|| {
         format!(
             "`{addr}` is not an address to listen on; use HOST:PORT, e.g. 127.0.0.1:8765 or \

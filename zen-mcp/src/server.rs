@@ -426,6 +426,7 @@ fn mcp_tool(info: ToolInfo) -> Tool {
 
 /// Serves MCP on standard input and output until the client disconnects.
 pub async fn serve_stdio(engine: Engine) -> Result<(), String> {
+    learn_custom_models(&engine);
     let service = ZenServer::new(engine)
         .serve(rmcp::transport::stdio())
         .await
@@ -435,4 +436,11 @@ pub async fn serve_stdio(engine: Engine) -> Result<(), String> {
         .await
         .map_err(|err| format!("the MCP session ended with an error: {err}"))?;
     Ok(())
+}
+
+/// Starts asking the custom endpoint (if any) for its models, so that the
+/// tool listing and auto mode offer what it serves; the server does not wait.
+pub fn learn_custom_models(engine: &Engine) {
+    let engine = engine.clone();
+    tokio::spawn(async move { engine.refresh_custom_models().await });
 }

@@ -90,13 +90,16 @@ async fn version_help_and_bad_usage() {
 #[tokio::test]
 async fn models_lists_catalogue_and_endpoint_models() {
     let server = StandIn::start().await.unwrap();
-    server.set_models(&["my-local-model:7b"]);
+    server.set_models(&["my-local-model:7b", "llama3.2:latest"]);
     let base = format!("{}/v1", server.url());
     let (code, out, err) = run(&[("CUSTOM_API_URL", &base)], &["models"]).await;
     assert_eq!(code, 0, "{err}");
     let list: Vec<Value> = serde_json::from_str(&out).unwrap();
     let names: Vec<&str> = list.iter().filter_map(|m| m["name"].as_str()).collect();
+    // The catalogue's models the endpoint serves, and what only it lists;
+    // not the catalogue's models it doesn't serve.
     assert!(names.contains(&"llama3.2"), "{names:?}");
+    assert!(!names.contains(&"qwen3-coder:30b"), "{names:?}");
     assert!(
         names.contains(&"my-local-model:7b"),
         "found at the endpoint: {names:?}"

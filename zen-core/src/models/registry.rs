@@ -189,9 +189,26 @@ impl ModelRegistry {
                 })
                 .collect();
             if entry.kind == ProviderKind::Custom {
+                // Once the endpoint has listed its models, a catalogue model
+                // it does not serve is not offered (auto mode would pick a
+                // model the server answers with 404).
+                if !discovered.is_empty() {
+                    candidates.retain(|m| {
+                        served_by(&m.spec.model_name, &discovered)
+                            || entry
+                                .custom_model_name
+                                .as_deref()
+                                .is_some_and(|n| n.eq_ignore_ascii_case(&m.spec.model_name))
+                    });
+                }
                 let extra = entry.custom_model_name.iter().chain(discovered.iter());
                 for id in extra {
-                    if entry.catalogue.lookup(id).is_none() {
+                    // `llama3.2:latest` is the catalogue's `llama3.2`.
+                    let known = entry.catalogue.lookup(id).is_some()
+                        || id
+                            .strip_suffix(":latest")
+                            .is_some_and(|base| entry.catalogue.lookup(base).is_some());
+                    if !known {
                         candidates.push(generic(entry.kind, id));
                     }
                 }
@@ -397,6 +414,18 @@ fn generic(kind: ProviderKind, id: &str) -> ResolvedModel {
 
 /// Looks `name` up in one provider: catalogue (with `:tag` handling), then the
 /// custom endpoint's own models, then OpenRouter's `vendor/model` catch-all.
+/// Whether an endpoint that lists `discovered` serves the catalogue model
+/// `name`: listed as is, as `name:latest`, or (an untagged name) with any tag.
+fn served_by(name: &str, discovered: &[String]) -> bool {
+    let untagged = !name.contains(':');
+    discovered.iter().any(|id| {
+        id.eq_ignore_ascii_case(name)
+            || id.split_once(':').is_some_and(|(base, tag)| {
+                base.eq_ignore_ascii_case(name) && (untagged || tag.eq_ignore_ascii_case("latest"))
+            })
+    })
+}
+
 fn find_in(entry: &Entry, name: &str, discovered: &[String]) -> Option<ResolvedModel> {
     let from_spec = |spec: &Arc<ModelSpec>, api_name: String| ResolvedModel {
         provider: entry.kind,

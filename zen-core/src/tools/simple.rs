@@ -291,6 +291,7 @@ impl Tool for ListModels {
 
     async fn run(&self, engine: &Engine, args: Value) -> Result<ToolOutput> {
         let _: NoArgs = parse_args(args)?;
+        engine.refresh_custom_models().await;
         let config = engine.config();
         let available = engine.models();
         let mut text = String::from("# Models\n");

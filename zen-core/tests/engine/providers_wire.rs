@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
+use zen_core::models::ToolCategory;
 use zen_core::providers::{GenerateRequest, ImageData, ProviderKind, ThinkingMode};
 use zen_core::{Config, Engine, Error};
 use zen_testkit::{Behaviour, RecordedRequest, StandIn};
@@ -368,6 +369,36 @@ async fn custom_models_named_or_listed_by_the_endpoint_are_usable() {
     let names: Vec<String> = engine.models().into_iter().map(|m| m.api_name).collect();
     assert!(names.contains(&"phi4:latest".to_owned()), "{names:?}");
     call(&engine, "phi4", request()).await.unwrap();
+}
+
+#[tokio::test]
+async fn auto_mode_picks_among_the_models_the_endpoint_serves() {
+    let server = StandIn::start().await.unwrap();
+    let base = format!("{}/v1", server.url());
+    // zen's custom catalogue also knows qwen3-coder:30b and gemma4:e4b,
+    // which this endpoint does not serve.
+    server.set_models(&["llama3.2:latest", "mistral-small3.2:24b"]);
+    let engine = engine(&[("CUSTOM_API_URL", &base)]);
+    for category in [
+        ToolCategory::Balanced,
+        ToolCategory::ExtendedReasoning,
+        ToolCategory::FastResponse,
+    ] {
+        let model = engine.select_model(None, category).await.unwrap();
+        assert!(
+            ["llama3.2", "mistral-small3.2:24b"].contains(&model.api_name.as_str()),
+            "{category:?}: {}",
+            model.api_name
+        );
+    }
+    let names: Vec<String> = engine.models().into_iter().map(|m| m.api_name).collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.starts_with("qwen3-coder") || n.starts_with("gemma4")),
+        "{names:?}"
+    );
+    assert!(names.contains(&"llama3.2".to_owned()), "{names:?}");
 }
 
 #[tokio::test]
