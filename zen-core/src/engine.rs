@@ -244,6 +244,7 @@ impl Engine {
         let call = telemetry::current_call().unwrap_or_default();
         let mut record = serde_json::json!({
             "event": "model_call",
+            "call_id": (!call.call_id.is_empty()).then_some(&call.call_id),
             "tool": call.tool,
             "continuation_id": call.continuation_id,
             "provider": model.provider.id(),

@@ -35,6 +35,9 @@ tokio::task_local! {
 /// The tool call in progress on this task.
 #[derive(Debug, Clone, Default)]
 pub struct CallContext {
+    /// This tool call's id, unique in the process: its audit record and
+    /// those of its model calls share it.
+    pub call_id: String,
     /// The tool.
     pub tool: String,
     /// The conversation, when the call continued one.

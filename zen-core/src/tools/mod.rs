@@ -61,6 +61,14 @@ pub const ALWAYS_ON: [&str; 3] = ["listmodels", "version", "metrics"];
 /// name them (a PAL configuration does), and they are simply absent.
 pub const PAL_ONLY: [&str; 1] = ["jules"];
 
+/// What the audit record of a tool call names, gathered before it runs.
+struct Recorded<'a> {
+    call_id: String,
+    name: &'a str,
+    continuation_id: Option<String>,
+    requested_model: Option<String>,
+}
+
 /// Hints for clients about what a tool does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -279,10 +287,13 @@ impl Engine {
             .get("continuation_id")
             .and_then(Value::as_str)
             .map(str::to_owned);
+        let requested_model = args.get("model").and_then(Value::as_str).map(str::to_owned);
         let context = crate::telemetry::CallContext {
+            call_id: uuid::Uuid::new_v4().simple().to_string(),
             tool: name.to_owned(),
             continuation_id: continuation_id.clone(),
         };
+        let call_id = context.call_id.clone();
         let content = self.telemetry().audit_content().then(|| args.clone());
         let max_tokens = u64::from(self.config().max_mcp_output_tokens);
         let result = crate::telemetry::CURRENT_CALL
@@ -292,18 +303,24 @@ impl Engine {
                 Ok(output.capped(max_tokens))
             })
             .await;
-        self.record_tool_call(name, continuation_id, started.elapsed(), &result, content);
+        let call = Recorded {
+            call_id,
+            name,
+            continuation_id,
+            requested_model,
+        };
+        self.record_tool_call(&call, started.elapsed(), &result, content);
         result
     }
 
     fn record_tool_call(
         &self,
-        name: &str,
-        continuation_id: Option<String>,
+        call: &Recorded<'_>,
         took: std::time::Duration,
         result: &Result<ToolOutput>,
         arguments: Option<Value>,
     ) {
+        let name = call.name;
         let error = match result {
             Err(err) => Some(err.kind().as_str()),
             Ok(output) if output.is_error() => Some("tool_error"),
@@ -321,18 +338,25 @@ impl Engine {
             ),
             Err(_) => ("error".to_owned(), Value::Null),
         };
-        let offered = result
-            .as_ref()
-            .ok()
-            .and_then(|o| o.0.pointer("/continuation_offer/continuation_id"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        // A new conversation's id is in the answer: in the offer, or at the
+        // top of a workflow's answer.
+        let offered = result.as_ref().ok().and_then(|o| {
+            ["/continuation_offer/continuation_id", "/continuation_id"]
+                .iter()
+                .find_map(|at| o.0.pointer(at).and_then(Value::as_str))
+                .map(str::to_owned)
+        });
+        let model = metadata
+            .get("model_used")
+            .cloned()
+            .or_else(|| call.requested_model.clone().map(Value::String));
         let mut record = serde_json::json!({
             "event": "tool_call",
+            "call_id": call.call_id,
             "tool": name,
-            "continuation_id": continuation_id.or(offered),
+            "continuation_id": call.continuation_id.clone().or(offered),
             "status": status,
-            "model": metadata.get("model_used"),
+            "model": model,
             "provider": metadata.get("provider_used"),
             "duration_ms": u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
             "tokens_in": metadata.get("input_tokens"),

@@ -436,6 +436,26 @@ async fn the_audit_log_records_calls_without_secrets() {
     assert!(tool["continuation_id"].is_string());
     assert!(tool["time"].is_string() && tool["duration_ms"].is_u64());
     assert_eq!(records[0]["retries"], 0);
+    // The model call names the tool call it served.
+    assert!(tool["call_id"].as_str().is_some_and(|id| id.len() == 32));
+    assert_eq!(records[0]["call_id"], tool["call_id"]);
+    // A failed call names the model asked for; a workflow's first step the
+    // conversation it started.
+    let bad = json!({"prompt": 7, "model": "o3"});
+    engine.call_tool("chat", bad).await.unwrap_err();
+    let step = json!({"step": "look", "step_number": 1, "total_steps": 2,
+                      "next_step_required": true, "findings": "none yet", "model": "o3"});
+    engine.call_tool("thinkdeep", step).await.unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records[2]["status"], "error");
+    assert_eq!(records[2]["model"], "o3");
+    assert_ne!(records[2]["call_id"], tool["call_id"]);
+    assert_eq!(records[3]["tool"], "thinkdeep");
+    assert!(records[3]["continuation_id"].is_string(), "{}", records[3]);
     assert!(!text.contains("sk-secret-key-123"), "never an API key");
     assert!(!text.contains("TOP-SECRET-PLAN"), "no content unless asked");
 
