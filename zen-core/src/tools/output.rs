@@ -111,26 +111,36 @@ impl ToolOutput {
     }
 
     /// Keeps the output within `max_tokens` (the client's limit, from
-    /// `MAX_MCP_OUTPUT_TOKENS`): the longest text in it (`content`, an
-    /// expert's analysis, a model's verdict…) is cut, as often as needed, and
-    /// the output says so in `metadata.truncated`.
+    /// `MAX_MCP_OUTPUT_TOKENS`): the longest texts in it (`content`, an
+    /// expert's analysis, a model's verdict…) are cut to one common length,
+    /// the shorter ones kept whole, so no field is cut to nothing while
+    /// another keeps thousands of tokens; the output says so in
+    /// `metadata.truncated`.
     pub fn capped(mut self, max_tokens: u64) -> Self {
         let mut cut_any = false;
-        for _ in 0..8 {
+        // JSON escaping makes the first estimate inexact; a second pass
+        // settles what remains.
+        for _ in 0..4 {
             let total = crate::tokens::estimate_tokens(&self.0.to_string());
             if total <= max_tokens {
                 break;
             }
-            let Some(longest) = longest_text(&mut self.0) else {
+            let mut texts = Vec::new();
+            collect_texts(&mut self.0, &mut texts);
+            let sizes: Vec<u64> = texts
+                .iter()
+                .map(|t| crate::tokens::estimate_tokens(t))
+                .collect();
+            let overhead = total.saturating_sub(sizes.iter().sum());
+            let Some(level) = water_level(&sizes, max_tokens.saturating_sub(overhead)) else {
                 break;
             };
-            let own = crate::tokens::estimate_tokens(longest);
-            // Room for this text once everything else is counted, less the note.
-            let room = max_tokens
-                .saturating_sub(total.saturating_sub(own))
-                .saturating_sub(64);
-            *longest = cut_to(longest, room, max_tokens, own);
-            cut_any = true;
+            for (text, &own) in texts.into_iter().zip(&sizes) {
+                if own > level {
+                    *text = cut_to(text, level, max_tokens, own);
+                    cut_any = true;
+                }
+            }
         }
         if cut_any {
             self.set_metadata("truncated", json!(true));
@@ -144,21 +154,41 @@ impl ToolOutput {
     }
 }
 
-/// The longest string anywhere in `value`.
-fn longest_text(value: &mut Value) -> Option<&mut String> {
+/// Tokens a cut text's note takes.
+const CUT_NOTE_TOKENS: u64 = 64;
+
+/// Every string in `value` outside `metadata`.
+fn collect_texts<'a>(value: &'a mut Value, out: &mut Vec<&'a mut String>) {
     match value {
-        Value::String(text) => Some(text),
-        Value::Array(items) => items
-            .iter_mut()
-            .filter_map(longest_text)
-            .max_by_key(|t| t.len()),
+        Value::String(text) => out.push(text),
+        Value::Array(items) => items.iter_mut().for_each(|v| collect_texts(v, out)),
         Value::Object(map) => map
             .iter_mut()
             .filter(|(key, _)| key.as_str() != "metadata")
-            .filter_map(|(_, v)| longest_text(v))
-            .max_by_key(|t| t.len()),
-        _ => None,
+            .for_each(|(_, v)| collect_texts(v, out)),
+        _ => {}
     }
+}
+
+/// The length (in tokens) to cut the texts of `sizes` to so that they fit
+/// in `budget` with a note on each cut one: texts at most that long stay
+/// whole. `None` when nothing needs cutting.
+fn water_level(sizes: &[u64], budget: u64) -> Option<u64> {
+    let mut sorted = sizes.to_vec();
+    sorted.sort_unstable();
+    let mut kept = 0u64;
+    for (index, &size) in sorted.iter().enumerate() {
+        let cut = (sorted.len() - index) as u64;
+        let per_text = budget
+            .saturating_sub(kept)
+            .saturating_sub(CUT_NOTE_TOKENS * cut)
+            / cut;
+        if per_text < size {
+            return Some(per_text);
+        }
+        kept += size;
+    }
+    None
 }
 
 /// The start of `text` that fits in `room` tokens (counted as
@@ -216,6 +246,19 @@ mod tests {
         assert!(cut.starts_with("analysis analysis") && cut.contains("MAX_MCP_OUTPUT_TOKENS"));
 
         let small = ToolOutput::new("success", "fine", "text").capped(1000);
+        // Two long fields share the room; a short one stays whole.
+        let both = ToolOutput::object(json!({
+            "status": "challenge_accepted",
+            "original_statement": "s".repeat(40_000),
+            "challenge_prompt": format!("INSTRUCTIONS {}", "s".repeat(40_000)),
+            "instructions": "short and whole",
+        }))
+        .capped(2000);
+        let text = |key: &str| both.0[key].as_str().unwrap().to_owned();
+        assert!(crate::tokens::estimate_tokens(&both.0.to_string()) <= 2000);
+        assert!(text("challenge_prompt").starts_with("INSTRUCTIONS"));
+        assert!(text("challenge_prompt").len() > 2000 && text("original_statement").len() > 2000);
+        assert_eq!(text("instructions"), "short and whole");
         assert!(small.0["metadata"].get("truncated").is_none());
     }
 }
