@@ -427,15 +427,155 @@ fn mcp_tool(info: ToolInfo) -> Tool {
 /// Serves MCP on standard input and output until the client disconnects.
 pub async fn serve_stdio(engine: Engine) -> Result<(), String> {
     learn_custom_models(&engine);
+    let (input, output, pump) = stdio_lines(tokio::io::stdin(), tokio::io::stdout());
+    let pump = tokio::spawn(pump);
     let service = ZenServer::new(engine)
-        .serve(rmcp::transport::stdio())
+        .serve((input, output))
         .await
         .map_err(|err| format!("the MCP session could not start: {err}"))?;
-    service
+    let ended = service
         .waiting()
         .await
-        .map_err(|err| format!("the MCP session ended with an error: {err}"))?;
-    Ok(())
+        .map_err(|err| format!("the MCP session ended with an error: {err}"));
+    let _ = pump.await;
+    ended.map(|_| ())
+}
+
+/// The longest line read from stdin: longer ones get a parse error.
+const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Sits between the process's stdio and rmcp: lines that are JSON go to
+/// rmcp; a line that isn't (bad JSON, not UTF-8, over [`MAX_LINE_BYTES`]) is
+/// answered with a JSON-RPC parse error (`id` null) instead of silence, as
+/// JSON-RPC 2.0 asks. rmcp's output and these errors reach stdout as whole
+/// lines. Returns rmcp's input, rmcp's output and the task moving lines.
+fn stdio_lines<R, W>(
+    input: R,
+    output: W,
+) -> (
+    tokio::io::DuplexStream,
+    tokio::io::DuplexStream,
+    impl std::future::Future<Output = ()> + Send + 'static,
+)
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    // What the reader writes into `rmcp_input`, rmcp reads from
+    // `rmcp_reads`; what rmcp writes to `rmcp_writes` comes out of
+    // `rmcp_output`.
+    let (rmcp_reads, mut rmcp_input) = tokio::io::duplex(64 * 1024);
+    let (rmcp_output, rmcp_writes) = tokio::io::duplex(64 * 1024);
+    let (lines_out, mut lines) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
+
+    let errors = lines_out.clone();
+    let reader = async move {
+        let mut input = BufReader::new(input);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let complete = match read_line_within(&mut input, &mut line, MAX_LINE_BYTES).await {
+                Ok(Some(complete)) => complete,
+                Ok(None) | Err(_) => break,
+            };
+            let problem = if !complete {
+                Some(format!("the message is over {MAX_LINE_BYTES} bytes"))
+            } else if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            } else {
+                match serde_json::from_slice::<Value>(&line) {
+                    Ok(_) => None,
+                    Err(err) => Some(format!("the line is not JSON ({err})")),
+                }
+            };
+            match problem {
+                Some(why) => {
+                    let reply = json!({"jsonrpc": "2.0", "id": null,
+                        "error": {"code": -32700, "message": format!("Parse error: {why}")}});
+                    let mut bytes = reply.to_string().into_bytes();
+                    bytes.push(b'\n');
+                    if errors.send(bytes).await.is_err() {
+                        break;
+                    }
+                }
+                None => {
+                    if !line.ends_with(b"\n") {
+                        line.push(b'\n');
+                    }
+                    if rmcp_input.write_all(&line).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        // End of input: rmcp sees it and ends the session.
+        let _ = rmcp_input.shutdown().await;
+    };
+    let relay = async move {
+        let mut replies = BufReader::new(rmcp_output);
+        let mut line = Vec::new();
+        while let Ok(read) = replies.read_until(b'\n', &mut line).await {
+            if read == 0 || lines_out.send(std::mem::take(&mut line)).await.is_err() {
+                break;
+            }
+        }
+    };
+    let writer = async move {
+        let mut output = output;
+        while let Some(line) = lines.recv().await {
+            if output.write_all(&line).await.is_err() || output.flush().await.is_err() {
+                break;
+            }
+        }
+    };
+    let pump = async move {
+        let reading = tokio::spawn(reader);
+        let writing = tokio::spawn(writer);
+        // rmcp's output ends with the session; the reader may still be
+        // waiting on stdin, and holds a sender the writer waits on.
+        relay.await;
+        reading.abort();
+        let _ = reading.await;
+        let _ = writing.await;
+    };
+    (rmcp_reads, rmcp_writes, pump)
+}
+
+/// Reads one line (up to and including `\n`) into `line`, keeping at most
+/// `limit` bytes and skipping the rest of a longer one. `Ok(None)` at the
+/// end of input; `Ok(Some(false))` when the line was too long.
+async fn read_line_within<R: tokio::io::AsyncBufRead + Unpin>(
+    input: &mut R,
+    line: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<Option<bool>> {
+    use tokio::io::AsyncBufReadExt;
+    let mut too_long = false;
+    let mut any = false;
+    loop {
+        let buffer = input.fill_buf().await?;
+        if buffer.is_empty() {
+            return Ok(any.then_some(!too_long));
+        }
+        any = true;
+        let (chunk, done) = match buffer.iter().position(|&b| b == b'\n') {
+            Some(at) => (&buffer[..=at], true),
+            None => (buffer, false),
+        };
+        let taken = chunk.len();
+        if !too_long && line.len() + taken <= limit {
+            line.extend_from_slice(chunk);
+        } else {
+            too_long = true;
+            line.clear();
+        }
+        input.consume(taken);
+        if done {
+            return Ok(Some(!too_long));
+        }
+    }
 }
 
 /// Starts asking the custom endpoint (if any) for its models, so that the
@@ -443,4 +583,29 @@ pub async fn serve_stdio(engine: Engine) -> Result<(), String> {
 pub fn learn_custom_models(engine: &Engine) {
     let engine = engine.clone();
     tokio::spawn(async move { engine.refresh_custom_models().await });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_are_read_within_a_limit() {
+        let input = b"short\n0123456789abcdef\nlast".to_vec();
+        let mut reader = tokio::io::BufReader::with_capacity(4, input.as_slice());
+        let mut line = Vec::new();
+        let mut seen = Vec::new();
+        while let Some(complete) = read_line_within(&mut reader, &mut line, 8).await.unwrap() {
+            seen.push((complete, String::from_utf8(line.clone()).unwrap()));
+            line.clear();
+        }
+        assert_eq!(
+            seen,
+            [
+                (true, "short\n".to_owned()),
+                (false, String::new()),
+                (true, "last".to_owned())
+            ]
+        );
+    }
 }

@@ -244,16 +244,21 @@ async fn speaks_mcp_on_stdio() {
             "arguments": {"prompt": 5}}}),
         json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": {"name": "no_such_tool"}}),
     ];
-    for message in &messages {
+    for (n, message) in messages.iter().enumerate() {
         stdin
             .write_all(format!("{message}\n").as_bytes())
             .await
             .unwrap();
+        if n == 2 {
+            // Lines that are not JSON, or not even UTF-8, each get a parse
+            // error; blank lines are skipped; the session goes on.
+            stdin.write_all(b"garbage\n\n\xff\xfe{\n").await.unwrap();
+        }
     }
     stdin.flush().await.unwrap();
 
     let mut replies = Vec::new();
-    while replies.len() < 6 {
+    while replies.len() < 8 {
         let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await
             .expect("no reply in time")
@@ -263,6 +268,17 @@ async fn speaks_mcp_on_stdio() {
         replies.push(reply);
     }
     let by_id = |id: i64| replies.iter().find(|r| r["id"] == id).unwrap().clone();
+    let parse_errors: Vec<&Value> = replies.iter().filter(|r| r["id"].is_null()).collect();
+    assert_eq!(parse_errors.len(), 2, "{replies:?}");
+    for error in parse_errors {
+        assert_eq!(error["error"]["code"], -32700);
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not JSON")
+        );
+    }
     let init = by_id(1);
     assert_eq!(init["result"]["serverInfo"]["name"], "zen");
     assert_eq!(init["result"]["serverInfo"]["version"], zen_core::VERSION);
