@@ -129,6 +129,20 @@ async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Resp
         return problem;
     }
     let ending_session = request.method() == axum::http::Method::DELETE;
+    let json_post = request.method() == axum::http::Method::POST
+        && request.uri().path().starts_with("/mcp")
+        && headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    let request = if json_post {
+        match json_body(request).await {
+            Ok(request) => request,
+            Err(refusal) => return refusal,
+        }
+    } else {
+        request
+    };
     let mut response = next.run(request).await;
     // rmcp answers a session's DELETE with 202; the Python SDK's client logs
     // anything but 200 or 204 as a failed termination.
@@ -136,7 +150,46 @@ async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Resp
         *response.status_mut() = StatusCode::NO_CONTENT;
         *response.body_mut() = axum::body::Body::empty();
     }
+    // rmcp says 415 for JSON it can't read as a message, though the type
+    // was right: the body is JSON (checked above) but not a JSON-RPC message.
+    if json_post && response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            -32600,
+            "Invalid Request: the body is JSON but not a JSON-RPC request, notification or response",
+        );
+    }
     response
+}
+
+/// The largest request body read (rmcp's own limit).
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// `request` with its body read, when the body is JSON; otherwise the
+/// JSON-RPC parse error (or "too large") to answer with.
+async fn json_body(request: Request) -> Result<Request, Response> {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return Err(rpc_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            -32600,
+            &format!("Invalid Request: the body is over {MAX_BODY_BYTES} bytes"),
+        ));
+    };
+    if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        return Err(rpc_error(
+            StatusCode::BAD_REQUEST,
+            -32700,
+            &format!("Parse error: the body is not JSON ({err})"),
+        ));
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
+/// A JSON-RPC error with no id, as an HTTP answer of `status`.
+fn rpc_error(status: StatusCode, code: i64, message: &str) -> Response {
+    let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+    (status, axum::Json(body)).into_response()
 }
 
 impl Guard {

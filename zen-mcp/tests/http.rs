@@ -178,6 +178,25 @@ async fn serves_mcp_and_health_over_http() {
     other.initialize().await;
     assert_ne!(other.id, session.id);
 
+    // A body that is not JSON is a JSON-RPC parse error; JSON that is no
+    // JSON-RPC message is an invalid request; both say 400, not 415.
+    for (body, code) in [("{not json", -32700), (r#"{"hello": 1}"#, -32600)] {
+        let refused = session
+            .http
+            .post(format!("{}/mcp", session.url))
+            .header("Accept", "application/json, text/event-stream")
+            .header("Content-Type", "application/json")
+            .header("Mcp-Session-Id", session.id.clone().unwrap())
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status().as_u16(), 400, "{body}");
+        let error: Value = refused.json().await.unwrap();
+        assert_eq!(error["error"]["code"], code, "{body}: {error}");
+        assert!(error["id"].is_null());
+    }
+
     // Ending a session answers 204, which every client SDK takes as success,
     // and the ended session is gone.
     let ended = session
