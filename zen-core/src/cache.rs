@@ -243,12 +243,7 @@ impl ResponseCache {
     /// [`DEFAULT_RESPONSE_CACHE_MB`]) and `ZEN_RESPONSE_CACHE_TTL_SECS`
     /// (default: kept until evicted).
     pub fn from_settings(settings: &Settings) -> Result<Self> {
-        let on = settings
-            .choice(
-                "ZEN_RESPONSE_CACHE",
-                &["1", "0", "on", "off", "true", "false", "yes", "no"],
-            )?
-            .is_some_and(|v| matches!(v.as_str(), "1" | "on" | "true" | "yes"));
+        let on = settings.flag("ZEN_RESPONSE_CACHE", false)?;
         let mb = settings.u64_at_least("ZEN_RESPONSE_CACHE_MB", 1, DEFAULT_RESPONSE_CACHE_MB)?;
         let ttl = if settings.is_set("ZEN_RESPONSE_CACHE_TTL_SECS") {
             Some(settings.seconds("ZEN_RESPONSE_CACHE_TTL_SECS", Duration::ZERO)?)

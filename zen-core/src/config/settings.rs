@@ -185,6 +185,14 @@ impl Settings {
         }
     }
 
+    /// An on/off setting: `1`, `on`, `true`, `yes` or `0`, `off`, `false`,
+    /// `no` (any case); `default` when unset, an error naming it otherwise.
+    pub fn flag(&self, name: &str, default: bool) -> Result<bool> {
+        Ok(self
+            .choice(name, &["1", "0", "on", "off", "true", "false", "yes", "no"])?
+            .map_or(default, |v| matches!(v.as_str(), "1" | "on" | "true" | "yes")))
+    }
+
     /// The process environment.
     pub fn from_process_env() -> Self {
         Settings {

@@ -68,9 +68,7 @@ impl Policy {
                 rate_limits.insert(kind, s.u64_at_least(&rate_var, 1, 60)?);
             }
         }
-        let fallback = s
-            .choice("ZEN_FALLBACK", &["on", "off", "true", "false", "1", "0"])?
-            .is_some_and(|v| matches!(v.as_str(), "on" | "true" | "1"));
+        let fallback = s.flag("ZEN_FALLBACK", false)?;
         Ok(Policy {
             max_concurrent_requests: count("MAX_CONCURRENT_REQUESTS", 50)?,
             provider_limits,

@@ -37,12 +37,7 @@ impl AuditLog {
         };
         let max_mb = s.u64_at_least("ZEN_AUDIT_MAX_MB", 1, 50)?;
         let keep = u32::try_from(s.u64_at_least("ZEN_AUDIT_KEEP", 1, 5)?).unwrap_or(5);
-        let content = s
-            .choice(
-                "ZEN_AUDIT_CONTENT",
-                &["1", "0", "true", "false", "on", "off"],
-            )?
-            .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "on"));
+        let content = s.flag("ZEN_AUDIT_CONTENT", false)?;
         let log = AuditLog {
             path: PathBuf::from(path),
             max_bytes: max_mb * 1024 * 1024,
