@@ -239,7 +239,9 @@ impl ServerHandler for ZenServer {
                 Some(json!({"uri": uri})),
             ));
         };
-        Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri)]).into())
+        // The type the listing announced.
+        let contents = ResourceContents::text(text, uri).with_mime_type("text/markdown");
+        Ok(ReadResourceResult::new(vec![contents]).into())
     }
 
     async fn list_prompts(

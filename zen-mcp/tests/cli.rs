@@ -560,6 +560,11 @@ async fn conversations_are_resources_and_tools_are_prompts() {
         .unwrap()
         .to_owned();
     assert!(index.contains(&id), "{index}");
+    // Read back as the type the listing announced.
+    for reply in [by_id(4), by_id(5)] {
+        assert_eq!(reply["result"]["contents"][0]["mimeType"], "text/markdown");
+    }
+    assert!(resources.iter().all(|r| r["mimeType"] == "text/markdown"));
 
     let prompts = by_id(6)["result"]["prompts"].as_array().unwrap().clone();
     let names: Vec<&str> = prompts.iter().filter_map(|p| p["name"].as_str()).collect();
