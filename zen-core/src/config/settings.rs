@@ -190,7 +190,9 @@ impl Settings {
     pub fn flag(&self, name: &str, default: bool) -> Result<bool> {
         Ok(self
             .choice(name, &["1", "0", "on", "off", "true", "false", "yes", "no"])?
-            .map_or(default, |v| matches!(v.as_str(), "1" | "on" | "true" | "yes")))
+            .map_or(default, |v| {
+                matches!(v.as_str(), "1" | "on" | "true" | "yes")
+            }))
     }
 
     /// The process environment.
