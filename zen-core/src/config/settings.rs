@@ -82,6 +82,18 @@ impl Settings {
         Ok(value)
     }
 
+    /// A whole number from `min` to `max`, or `default` when unset.
+    pub fn u64_within(&self, name: &str, min: u64, max: u64, default: u64) -> Result<u64> {
+        let value = self.u64_at_least(name, min, default)?;
+        if value > max {
+            return Err(Error::config(
+                name,
+                format!("{value} is too large; use {min} to {max}"),
+            ));
+        }
+        Ok(value)
+    }
+
     /// A positive number of seconds, or `default` when unset.
     pub fn seconds(&self, name: &str, default: Duration) -> Result<Duration> {
         match self.parse::<f64>(name, "a number of seconds")? {

@@ -74,15 +74,8 @@ impl Policy {
             provider_limits,
             rate_limits,
             queue_timeout: s.seconds("ZEN_QUEUE_TIMEOUT_SECS", Duration::from_secs(60))?,
-            max_retries: u32::try_from(
-                s.parse::<u64>("ZEN_MAX_RETRIES", "a whole number")?
-                    .unwrap_or(3)
-                    .min(10),
-            )
-            .unwrap_or(3),
-            retry_base: Duration::from_millis(
-                s.u64_at_least("ZEN_RETRY_BASE_MS", 1, 500)?.min(60_000),
-            ),
+            max_retries: u32::try_from(s.u64_within("ZEN_MAX_RETRIES", 0, 10, 3)?).unwrap_or(3),
+            retry_base: Duration::from_millis(s.u64_within("ZEN_RETRY_BASE_MS", 1, 60_000, 500)?),
             max_retry_after: Duration::from_secs(60),
             breaker_failures: u32::try_from(s.u64_at_least("ZEN_BREAKER_FAILURES", 1, 3)?)
                 .unwrap_or(u32::MAX),
@@ -339,9 +332,15 @@ pub struct ProviderGuardState {
     pub waiting: usize,
 }
 
-/// Exponential backoff with jitter: between half and all of `base × 2^retry`.
+/// The longest single wait between retries.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Exponential backoff with jitter: between half and all of `base × 2^retry`,
+/// that product at most [`MAX_BACKOFF`].
 fn backoff(base: Duration, retry: u32) -> Duration {
-    let full = base.saturating_mul(2u32.saturating_pow(retry.min(16)));
+    let full = base
+        .saturating_mul(2u32.saturating_pow(retry.min(16)))
+        .min(MAX_BACKOFF);
     let jitter = jitter_fraction();
     full.mul_f64(0.5 + jitter / 2.0)
 }
@@ -392,5 +391,19 @@ mod tests {
             .collect();
         let err = Policy::from_settings(&bad).unwrap_err().to_string();
         assert!(err.contains("ZEN_MAX_CONCURRENT_OPENAI"), "{err}");
+        // Out of range is an error, not a silent clamp.
+        for (name, value) in [
+            ("ZEN_MAX_RETRIES", "1000000"),
+            ("ZEN_RETRY_BASE_MS", "600000"),
+        ] {
+            let bad: Settings = [(name, value)].into_iter().collect();
+            let err = Policy::from_settings(&bad).unwrap_err().to_string();
+            assert!(err.contains(name) && err.contains("too large"), "{err}");
+        }
+        // Whatever the jitter, one wait is at most MAX_BACKOFF.
+        for retry in 0..12 {
+            let wait = backoff(Duration::from_secs(60), retry);
+            assert!(wait <= MAX_BACKOFF && wait >= MAX_BACKOFF / 2, "{wait:?}");
+        }
     }
 }
