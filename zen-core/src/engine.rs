@@ -184,9 +184,20 @@ impl Engine {
             .filter(|r| !r.is_empty() && !r.eq_ignore_ascii_case("auto"))
         {
             Some(name) => self.resolve_model(name).await,
-            None if !self.inner.config.is_auto_mode() => {
-                self.resolve_model(&self.inner.config.default_model).await
-            }
+            None if !self.inner.config.is_auto_mode() => self
+                .resolve_model(&self.inner.config.default_model)
+                .await
+                .map_err(|err| match err {
+                    // The name came from the settings, not the call: say so.
+                    Error::ModelNotAvailable { requested, message } => Error::ModelNotAvailable {
+                        message: format!(
+                            "DEFAULT_MODEL names `{requested}`, which can't be used: {message} \
+                             Fix DEFAULT_MODEL (or set it to auto), or name a model in the call."
+                        ),
+                        requested,
+                    },
+                    other => other,
+                }),
             None => {
                 // Auto mode picks among the models the endpoint serves now.
                 self.refresh_custom_models().await;

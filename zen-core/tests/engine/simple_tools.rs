@@ -326,6 +326,26 @@ async fn disabled_tools_follow_pal_defaults_and_settings() {
 }
 
 #[tokio::test]
+async fn a_default_model_that_cannot_be_used_names_default_model() {
+    let server = StandIn::start().await.unwrap();
+    let engine = engine_for(&server, &[("DEFAULT_MODEL", "gtp-5")]);
+    let dir = tempfile::tempdir().unwrap();
+    let err = engine
+        .call_tool(
+            "chat",
+            json!({"prompt": "hi", "working_directory_absolute_path": dir.path()}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ModelNotAvailable);
+    let message = err.to_string();
+    assert!(
+        message.contains("DEFAULT_MODEL names `gtp-5`") && message.contains("Fix DEFAULT_MODEL"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
 async fn model_is_required_only_in_auto_mode() {
     let server = StandIn::start().await.unwrap();
     let auto = engine_for(&server, &[]);
