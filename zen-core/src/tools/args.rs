@@ -148,9 +148,31 @@ pub fn parse_args<T: DeserializeOwned>(args: Value) -> Result<T> {
                 _ => path,
             }
         };
-        let message = inner.split(" at line ").next().unwrap_or(&inner).to_owned();
+        let message = plain_types(inner.split(" at line ").next().unwrap_or(&inner));
         Error::InvalidArguments { field, message }
     })
+}
+
+/// serde's message with Rust's type names in JSON's words ("expected f64"
+/// becomes "expected a number").
+fn plain_types(message: &str) -> String {
+    let Some((before, expected)) = message.split_once("expected ") else {
+        return message.to_owned();
+    };
+    let word = expected.split([' ', ',']).next().unwrap_or_default();
+    let plain = match word {
+        "f32" | "f64" => "a number".to_owned(),
+        "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize" => {
+            "a whole number".to_owned()
+        }
+        "struct" => {
+            let rest = expected.trim_start_matches("struct ");
+            let name_end = rest.find([' ', ',']).unwrap_or(rest.len());
+            return format!("{before}expected an object{}", &rest[name_end..]);
+        }
+        _ => return message.to_owned(),
+    };
+    format!("{before}expected {plain}{}", &expected[word.len()..])
 }
 
 // The arguments of a tool that takes none: anything given is refused by name.
@@ -233,6 +255,30 @@ impl ModelField {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn type_names_are_said_in_json_words() {
+        for (serde, plain) in [
+            (
+                "invalid type: string \"hot\", expected f64",
+                "invalid type: string \"hot\", expected a number",
+            ),
+            (
+                "invalid type: string \"x\", expected u32",
+                "invalid type: string \"x\", expected a whole number",
+            ),
+            (
+                "invalid type: integer `3`, expected struct Issue",
+                "invalid type: integer `3`, expected an object",
+            ),
+            (
+                "invalid type: integer `5`, expected a string",
+                "invalid type: integer `5`, expected a string",
+            ),
+        ] {
+            assert_eq!(plain_types(serde), plain);
+        }
+    }
 
     with_model_fields! {
         #[allow(dead_code)]
