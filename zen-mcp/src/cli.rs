@@ -357,11 +357,21 @@ fn doctor() -> ExitCode {
         }
         let config = engine.config();
         if engine.registry().has_providers() && engine.models().is_empty() {
-            problems.push(
-                "no model is usable: the *_ALLOWED_MODELS or DISABLED_MODELS settings exclude \
-                 every model; loosen them"
-                    .into(),
-            );
+            let filters: Vec<&str> = config
+                .settings
+                .names()
+                .filter(|n| n.ends_with("_ALLOWED_MODELS") || *n == "DISABLED_MODELS")
+                .collect();
+            problems.push(if filters.is_empty() {
+                "no model is usable: the model catalogues of the configured providers list no \
+                 model; check the files named by *_MODELS_CONFIG_PATH"
+                    .into()
+            } else {
+                format!(
+                    "no model is usable: {} exclude every model; loosen them",
+                    filters.join(", ")
+                )
+            });
         }
         if !config.is_auto_mode()
             && engine.registry().has_providers()
