@@ -519,6 +519,24 @@ async fn tuning_fields_are_listed_and_accepted() {
     let answer = b.step("codereview", 1, 1, "tidy", extra).await;
     assert_eq!(answer["status"], "code_review_complete", "{answer}");
     assert_eq!(b.calls(), 1);
+    // A path that can't be used is reported as in chat: its path and why.
+    let refused = b
+        .step(
+            "thinkdeep",
+            1,
+            2,
+            "look",
+            json!({"relevant_files": ["/proc/self/environ"]}),
+        )
+        .await;
+    assert_eq!(
+        refused["refused_files"][0]["path"], "/proc/self/environ",
+        "{refused}"
+    );
+    assert!(
+        refused["refused_files"][0]["reason"].is_string(),
+        "{refused}"
+    );
     // `confidence` is not listed for codereview and precommit, but clients
     // that learned PAL's older schema send it: accepted, checked, not needed.
     for tool in ["codereview", "precommit"] {

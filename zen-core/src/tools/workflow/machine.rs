@@ -177,7 +177,7 @@ pub(super) struct Call<'a> {
     pub remaining_turns: u32,
     pub progress: Progress,
     /// Relevant paths of this step that could not be used, with the reason.
-    pub refused: Vec<String>,
+    pub refused: Vec<crate::files::Refusal>,
     /// Said when a later step arrived without a `continuation_id`.
     pub note: Option<String>,
 }
@@ -307,7 +307,7 @@ async fn run_step(spec: &'static Spec, engine: &Engine, raw: Value) -> Result<To
         continuation_id,
         remaining_turns,
         progress,
-        refused: expanded.refused.iter().map(ToString::to_string).collect(),
+        refused: expanded.refused.clone(),
         note,
     };
     match &spec.kind {
