@@ -225,9 +225,15 @@ impl Settings {
         let mut settings = Settings::new();
         for item in iter {
             let (name, value) = item.map_err(|err| {
+                let what = match err {
+                    dotenvy::Error::LineParse(line, at) => {
+                        format!("the line `{line}` can't be read (at character {})", at + 1)
+                    }
+                    other => other.to_string(),
+                };
                 Error::config(
                     path.display().to_string(),
-                    format!("not a valid .env file ({err}); each line must be NAME=value"),
+                    format!("not a valid .env file: {what}; each line must be NAME=value"),
                 )
             })?;
             settings.insert(name, value);
