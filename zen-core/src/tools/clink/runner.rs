@@ -262,8 +262,15 @@ fn find_program(client: &Client, path: Option<&str>) -> Result<PathBuf> {
             ),
             None => format!("install it or fix `command` in {}", client.source),
         };
+        // A built-in definition is not the user's configuration: name the
+        // tool instead of a file they never wrote.
+        let origin = if client.source.starts_with("built-in") {
+            "clink"
+        } else {
+            client.source.as_str()
+        };
         Error::config(
-            &client.source,
+            origin,
             format!(
                 "the `{}` CLI's command `{}` {detail}; {hint}",
                 client.name, client.program
