@@ -378,9 +378,16 @@ impl ModelRegistry {
             } else {
                 String::new()
             };
-            let hint = suggestion
-                .map(|s| format!(" Did you mean `{s}`?"))
-                .unwrap_or_default();
+            let hint = match self.unconfigured_provider_of(requested) {
+                Some(kind) => format!(
+                    " `{requested}` is a {} model: set {} to use it.",
+                    kind.display_name(),
+                    kind.enabling_var()
+                ),
+                None => suggestion
+                    .map(|s| format!(" Did you mean `{s}`?"))
+                    .unwrap_or_default(),
+            };
             format!(
                 "{reason}. Available models: {}{more}.{hint}",
                 shown.join(", ")
@@ -390,6 +397,20 @@ impl ModelRegistry {
             requested: requested.to_owned(),
             message,
         }
+    }
+}
+
+impl ModelRegistry {
+    /// The provider, not configured here, whose built-in catalogue knows
+    /// `name`.
+    fn unconfigured_provider_of(&self, name: &str) -> Option<ProviderKind> {
+        ProviderKind::PRIORITY
+            .into_iter()
+            .filter(|kind| !self.entries.iter().any(|e| e.kind == *kind))
+            .filter(|kind| *kind != ProviderKind::Custom)
+            .find(|kind| {
+                Catalogue::builtin(*kind).is_ok_and(|catalogue| catalogue.lookup(name).is_some())
+            })
     }
 }
 
@@ -483,11 +504,16 @@ fn suggest(requested: &str, available: &[ResolvedModel]) -> Option<String> {
         .flat_map(|m| std::iter::once(m.api_name.clone()).chain(m.spec.aliases.iter().cloned()))
         .map(|candidate| {
             let lower = candidate.to_ascii_lowercase();
-            let distance = if lower.contains(&wanted) || wanted.contains(&lower) {
-                lower.len().abs_diff(wanted.len()).min(2)
-            } else {
-                edit_distance(&wanted, &lower)
-            };
+            // One name inside the other counts only when it is most of it
+            // (`gpt5` in `gpt-5.1`, not `mini` in `gemini-pro`).
+            let close_in_length =
+                lower.len() * 3 >= wanted.len() * 2 && wanted.len() * 3 >= lower.len() * 2;
+            let distance =
+                if close_in_length && (lower.contains(&wanted) || wanted.contains(&lower)) {
+                    lower.len().abs_diff(wanted.len()).min(2)
+                } else {
+                    edit_distance(&wanted, &lower)
+                };
             (distance, candidate)
         })
         .filter(|(distance, _)| *distance <= 3.max(wanted.len() / 3))

@@ -83,6 +83,19 @@ impl ProviderKind {
         }
     }
 
+    /// The setting that turns this provider on.
+    pub fn enabling_var(self) -> &'static str {
+        match self {
+            ProviderKind::Gemini => "GEMINI_API_KEY",
+            ProviderKind::OpenAi => "OPENAI_API_KEY",
+            ProviderKind::Azure => "AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT",
+            ProviderKind::Xai => "XAI_API_KEY",
+            ProviderKind::Dial => "DIAL_API_KEY",
+            ProviderKind::Custom => "CUSTOM_API_URL",
+            ProviderKind::OpenRouter => "OPENROUTER_API_KEY",
+        }
+    }
+
     /// The variable holding this provider's allow-list of models.
     pub fn allowed_models_var(self) -> &'static str {
         match self {

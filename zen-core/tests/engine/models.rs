@@ -118,6 +118,17 @@ fn unknown_models_list_what_is_available_and_suggest_one() {
     assert!(message.contains("gemini-4-argon"), "{message}");
     assert!(message.contains("Did you mean `flash`?"), "{message}");
 
+    // Another provider's model says which setting turns that provider on,
+    // rather than suggesting a look-alike (`mini` in `gemini-pro`).
+    let openai = registry(&[("OPENAI_API_KEY", "k")]).unwrap();
+    let message = openai.resolve("gemini-2.5-pro").unwrap_err().to_string();
+    assert!(
+        message.contains("is a Google Gemini model: set GEMINI_API_KEY"),
+        "{message}"
+    );
+    let message = openai.resolve("gemini-prox").unwrap_err().to_string();
+    assert!(!message.contains("`mini`"), "{message}");
+
     // A bare unknown name is not sent to OpenRouter; a vendor/model name is.
     let router = registry(&[("OPENROUTER_API_KEY", "r")]).unwrap();
     assert!(router.resolve("gpt5x").is_err());
