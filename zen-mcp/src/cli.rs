@@ -356,6 +356,9 @@ fn doctor() -> ExitCode {
             report.push(format!("catalogue {}: {source}", kind.id()));
         }
         let config = engine.config();
+        if let Err(problem) = crate::server::progress_interval(engine) {
+            problems.push(problem);
+        }
         if engine.registry().has_providers() && engine.models().is_empty() {
             let filters: Vec<&str> = config
                 .settings

@@ -49,6 +49,7 @@ pub async fn serve_handler<H>(
 where
     H: ServerHandler + Send + 'static,
 {
+    crate::server::progress_interval(&engine)?;
     crate::server::learn_custom_models(&engine);
     let addr = listen_address(addr).ok_or_else(|| {
         format!(

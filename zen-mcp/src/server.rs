@@ -60,13 +60,7 @@ fn severity(level: LoggingLevel) -> u8 {
 impl ZenServer {
     /// Wraps an engine.
     pub fn new(engine: Engine) -> Self {
-        let progress_every = engine
-            .config()
-            .settings
-            .get("ZEN_PROGRESS_INTERVAL_SECS")
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|secs| secs.is_finite() && *secs > 0.0 && *secs <= 10.0)
-            .map_or(PROGRESS_EVERY, Duration::from_secs_f64);
+        let progress_every = progress_interval(&engine).unwrap_or(PROGRESS_EVERY);
         ZenServer {
             engine,
             progress_every,
@@ -428,6 +422,7 @@ fn mcp_tool(info: ToolInfo) -> Tool {
 
 /// Serves MCP on standard input and output until the client disconnects.
 pub async fn serve_stdio(engine: Engine) -> Result<(), String> {
+    progress_interval(&engine)?;
     learn_custom_models(&engine);
     let (input, output, pump) = stdio_lines(tokio::io::stdin(), tokio::io::stdout());
     let pump = tokio::spawn(pump);
@@ -441,6 +436,23 @@ pub async fn serve_stdio(engine: Engine) -> Result<(), String> {
         .map_err(|err| format!("the MCP session ended with an error: {err}"));
     let _ = pump.await;
     ended.map(|_| ())
+}
+
+/// `ZEN_PROGRESS_INTERVAL_SECS`: more than 0 and at most 10 seconds, since
+/// clients give up on a call that is silent for longer.
+pub fn progress_interval(engine: &Engine) -> Result<Duration, String> {
+    let settings = &engine.config().settings;
+    let every = settings
+        .seconds("ZEN_PROGRESS_INTERVAL_SECS", PROGRESS_EVERY)
+        .map_err(|e| e.to_string())?;
+    if every > Duration::from_secs(10) {
+        return Err(format!(
+            "configuration error in ZEN_PROGRESS_INTERVAL_SECS: {} s is too long; clients \
+             want progress at least every 10 s, so use 10 or less",
+            every.as_secs_f64()
+        ));
+    }
+    Ok(every)
 }
 
 /// The longest line read from stdin: longer ones get a parse error.

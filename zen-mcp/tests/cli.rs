@@ -88,6 +88,23 @@ async fn version_help_and_bad_usage() {
 }
 
 #[tokio::test]
+async fn a_progress_interval_over_ten_seconds_stops_the_server() {
+    let settings = [
+        ("OPENAI_API_KEY", "k"),
+        ("ZEN_PROGRESS_INTERVAL_SECS", "100"),
+    ];
+    let (code, _, err) = run(&settings, &[]).await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("ZEN_PROGRESS_INTERVAL_SECS") && err.contains("10"),
+        "{err}"
+    );
+    let (code, out, _) = run(&settings, &["doctor"]).await;
+    assert_eq!(code, 1);
+    assert!(out.contains("ZEN_PROGRESS_INTERVAL_SECS"), "{out}");
+}
+
+#[tokio::test]
 async fn models_lists_catalogue_and_endpoint_models() {
     let server = StandIn::start().await.unwrap();
     server.set_models(&["my-local-model:7b", "llama3.2:latest"]);
