@@ -147,42 +147,25 @@ enum Place {
 }
 
 impl Plan {
-    /// Assembles `records`, oldest first. A step number sent again replaces
-    /// the earlier step with that number.
+    /// Assembles `records`, oldest first. A revision rewrites the step it
+    /// names, wherever that is. A step number sent again in the same place
+    /// (the main line, or the same branch) replaces the earlier step there;
+    /// a step elsewhere is never dropped.
     fn assemble(records: &[StepRecord]) -> Plan {
-        let mut latest: HashMap<u32, usize> = HashMap::new();
-        for (i, r) in records.iter().enumerate() {
-            latest.insert(r.step_number, i);
-        }
         let mut plan = Plan::default();
-        for (i, r) in records.iter().enumerate() {
-            if latest.get(&r.step_number) != Some(&i) {
-                continue;
-            }
+        for r in records {
             let target = r.revises.and_then(|n| plan.places.get(&n).copied());
             if let Some(place) = target {
-                let item = match place {
-                    Place::Main(at) => plan.steps.get_mut(at),
-                    Place::Branch(b, at) => plan
-                        .branches
-                        .get_mut(b)
-                        .and_then(|branch| branch.steps.get_mut(at)),
-                };
-                if let Some(item) = item {
+                if let Some(item) = plan.item_mut(place) {
                     item.content.clone_from(&r.step);
                     item.revised_in_step = Some(r.step_number);
                 }
                 plan.places.insert(r.step_number, place);
                 continue;
             }
-            let item = PlanItem {
-                step_number: r.step_number,
-                content: r.step.clone(),
-                revised_in_step: None,
-            };
-            let place = match &r.branch_id {
-                Some(id) => {
-                    let b = match plan.branches.iter().position(|b| &b.branch_id == id) {
+            let lane = match &r.branch_id {
+                Some(id) => Some(
+                    match plan.branches.iter().position(|b| &b.branch_id == id) {
                         Some(b) => b,
                         None => {
                             plan.branches.push(Branch {
@@ -192,18 +175,51 @@ impl Plan {
                             });
                             plan.branches.len() - 1
                         }
-                    };
-                    plan.branches[b].steps.push(item);
-                    Place::Branch(b, plan.branches[b].steps.len() - 1)
+                    },
+                ),
+                None => None,
+            };
+            let steps = match lane {
+                Some(b) => &mut plan.branches[b].steps,
+                None => &mut plan.steps,
+            };
+            let at = match steps.iter().position(|i| i.step_number == r.step_number) {
+                // Sent again in the same place: the newer text wins.
+                Some(at) => {
+                    steps[at].content.clone_from(&r.step);
+                    at
                 }
                 None => {
-                    plan.steps.push(item);
-                    Place::Main(plan.steps.len() - 1)
+                    steps.push(PlanItem {
+                        step_number: r.step_number,
+                        content: r.step.clone(),
+                        revised_in_step: None,
+                    });
+                    steps.len() - 1
                 }
+            };
+            let place = match lane {
+                Some(b) => Place::Branch(b, at),
+                None => Place::Main(at),
             };
             plan.places.insert(r.step_number, place);
         }
         plan
+    }
+
+    fn item_mut(&mut self, place: Place) -> Option<&mut PlanItem> {
+        match place {
+            Place::Main(at) => self.steps.get_mut(at),
+            Place::Branch(b, at) => self
+                .branches
+                .get_mut(b)
+                .and_then(|branch| branch.steps.get_mut(at)),
+        }
+    }
+
+    /// How many steps the plan shows.
+    fn len(&self) -> usize {
+        self.steps.len() + self.branches.iter().map(|b| b.steps.len()).sum::<usize>()
     }
 
     fn branch_ids(&self) -> Vec<&str> {
@@ -211,7 +227,8 @@ impl Plan {
     }
 
     /// The plan as readable text.
-    fn summary(&self, total: usize) -> String {
+    fn summary(&self) -> String {
+        let total = self.len();
         let line = |item: &PlanItem| {
             let revised = item
                 .revised_in_step
@@ -507,7 +524,7 @@ impl Tool for Planner {
             output.set("status", json!("planning_complete"));
             output.set("planning_complete", json!(true));
             output.set("plan", json!(plan));
-            output.set("plan_summary", json!(plan.summary(records.len())));
+            output.set("plan_summary", json!(plan.summary()));
             output.set(
                 "next_steps",
                 json!(

@@ -148,6 +148,41 @@ async fn a_plan_is_built_revised_and_branched_then_summarised() {
 }
 
 #[tokio::test]
+async fn a_step_number_used_again_elsewhere_keeps_both_steps() {
+    let server = StandIn::start().await.unwrap();
+    let engine = engine(&server);
+    let first = plan_step(&engine, step(1, 4, true, "Main one", None)).await;
+    let id = first["continuation_id"].as_str().unwrap().to_owned();
+    plan_step(&engine, step(2, 4, true, "Main two", Some(&id))).await;
+    let mut branch = step(3, 4, true, "Branch three", Some(&id));
+    branch["is_branch_point"] = json!(true);
+    branch["branch_from_step"] = json!(2);
+    branch["branch_id"] = json!("alt");
+    plan_step(&engine, branch).await;
+    // The client numbers its revision 3 again; the branch's step 3 stays.
+    let mut revision = step(3, 4, true, "Main two, revised", Some(&id));
+    revision["is_step_revision"] = json!(true);
+    revision["revises_step_number"] = json!(2);
+    plan_step(&engine, revision).await;
+    // And a step sent again in the same place replaces its first text.
+    plan_step(&engine, step(4, 4, true, "Main four, draft", Some(&id))).await;
+    let last = plan_step(&engine, step(4, 4, false, "Main four", Some(&id))).await;
+
+    assert_eq!(last["plan"]["steps"][1]["content"], "Main two, revised");
+    assert_eq!(
+        last["plan"]["branches"][0]["steps"][0]["content"],
+        "Branch three"
+    );
+    let summary = last["plan_summary"].as_str().unwrap();
+    assert!(summary.starts_with("Plan (4 steps recorded)"), "{summary}");
+    assert!(
+        summary.contains("Branch three") && summary.contains("Main four\n"),
+        "{summary}"
+    );
+    assert!(!summary.contains("draft"), "{summary}");
+}
+
+#[tokio::test]
 async fn a_large_plan_pauses_for_deep_thinking_early_on() {
     let server = StandIn::start().await.unwrap();
     let engine = engine(&server);
