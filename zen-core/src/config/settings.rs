@@ -98,7 +98,13 @@ impl Settings {
     pub fn seconds(&self, name: &str, default: Duration) -> Result<Duration> {
         match self.parse::<f64>(name, "a number of seconds")? {
             None => Ok(default),
-            Some(secs) if secs.is_finite() && secs > 0.0 => Ok(Duration::from_secs_f64(secs)),
+            Some(secs) if secs > 0.0 && Duration::try_from_secs_f64(secs).is_ok() => {
+                Ok(Duration::from_secs_f64(secs))
+            }
+            Some(secs) if secs > 0.0 && secs.is_finite() => Err(Error::config(
+                name,
+                format!("{secs} seconds is more than zen can wait; use a smaller number"),
+            )),
             Some(secs) => Err(Error::config(
                 name,
                 format!("{secs} is not a positive number of seconds"),
@@ -226,10 +232,20 @@ impl Settings {
         for item in iter {
             let (name, value) = item.map_err(|err| {
                 let what = match err {
+                    // Its number, never its text: the value may be a key.
                     dotenvy::Error::LineParse(line, at) => {
-                        format!("the line `{line}` can't be read (at character {})", at + 1)
+                        let number = std::fs::read_to_string(path).ok().and_then(|text| {
+                            text.lines().position(|l| l.trim_end() == line.trim_end())
+                        });
+                        match number {
+                            Some(n) => {
+                                format!("line {} can't be read (at character {})", n + 1, at + 1)
+                            }
+                            None => format!("a line can't be read (at character {})", at + 1),
+                        }
                     }
-                    other => other.to_string(),
+                    // dotenvy's other messages may quote the line too.
+                    _ => "a line can't be read".to_owned(),
                 };
                 Error::config(
                     path.display().to_string(),
@@ -379,6 +395,29 @@ mod tests {
         assert!(err.to_string().contains("lots"), "{err}");
         let err = s.url("X_URL").unwrap_err();
         assert!(err.to_string().contains("X_URL"), "{err}");
+    }
+
+    #[test]
+    fn huge_seconds_are_an_error_not_a_panic() {
+        for value in ["1e20", "inf", "NaN", "-1"] {
+            let s: Settings = [("T", value)].into_iter().collect();
+            let err = s.seconds("T", Duration::from_secs(1)).unwrap_err().to_string();
+            assert!(err.contains('T'), "{value}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_bad_env_line_is_named_by_number_never_quoted() {
+        let dir = std::env::temp_dir().join(format!("zen-env-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(".env");
+        std::fs::write(&path, "A=1\nOPENAI_API_KEY=\"sk-secret-123\n").unwrap();
+        let err = Settings::from_dotenv_file(&path, "ZEN_ENV_FILE")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("sk-secret"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
