@@ -36,6 +36,8 @@ struct Inner {
     providers: BTreeMap<ProviderKind, Arc<dyn Provider>>,
     /// When the custom endpoint's models were last listed.
     discovered_at: Mutex<Option<Instant>>,
+    /// Whether a refresh of the custom endpoint's models is under way.
+    discovering: std::sync::atomic::AtomicBool,
 }
 
 /// The zen engine. Clones share one set of providers and catalogues.
@@ -86,6 +88,7 @@ impl Engine {
                 responses,
                 providers,
                 discovered_at: Mutex::new(None),
+                discovering: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -136,10 +139,11 @@ impl Engine {
         let Some(custom) = self.provider(ProviderKind::Custom) else {
             return Ok(Vec::new());
         };
-        let mut stamp = self.inner.discovered_at.lock().await;
-        let ids = custom.list_models().await?;
+        let listed = custom.list_models().await;
+        // Asked, whatever the answer: the next ask waits its turn.
+        *self.inner.discovered_at.lock().await = Some(Instant::now());
+        let ids = listed?;
         self.inner.registry.set_discovered(ids.clone());
-        *stamp = Some(Instant::now());
         Ok(ids)
     }
 
@@ -162,7 +166,15 @@ impl Engine {
         if !self.discovery_is_stale().await {
             return;
         }
-        match tokio::time::timeout(DISCOVERY_WAIT, self.discover_custom_models()).await {
+        // One ask at a time; calls meanwhile go on with what is known.
+        let Some(_asking) = Flag::raise(&self.inner.discovering) else {
+            return;
+        };
+        let outcome = tokio::time::timeout(DISCOVERY_WAIT, self.discover_custom_models()).await;
+        if outcome.is_err() {
+            *self.inner.discovered_at.lock().await = Some(Instant::now());
+        }
+        match outcome {
             Ok(Ok(_)) => {}
             Ok(Err(err)) => tracing::warn!("could not list the custom endpoint's models: {err}"),
             Err(_) => tracing::warn!(
@@ -334,5 +346,22 @@ impl Engine {
             None => true,
             Some(at) => at.elapsed() > DISCOVERY_TTL,
         }
+    }
+}
+
+/// A raised flag, lowered when dropped (even when the call holding it is
+/// cancelled).
+struct Flag<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl<'a> Flag<'a> {
+    /// Raises `flag`, unless it is up already.
+    fn raise(flag: &'a std::sync::atomic::AtomicBool) -> Option<Self> {
+        (!flag.swap(true, std::sync::atomic::Ordering::AcqRel)).then_some(Flag(flag))
+    }
+}
+
+impl Drop for Flag<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Release);
     }
 }

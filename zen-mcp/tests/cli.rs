@@ -115,7 +115,7 @@ async fn models_lists_catalogue_and_endpoint_models() {
     let names: Vec<&str> = list.iter().filter_map(|m| m["name"].as_str()).collect();
     // The catalogue's models the endpoint serves, and what only it lists;
     // not the catalogue's models it doesn't serve.
-    assert!(names.contains(&"llama3.2"), "{names:?}");
+    assert!(names.contains(&"llama3.2:latest"), "{names:?}");
     assert!(!names.contains(&"qwen3-coder:30b"), "{names:?}");
     assert!(
         names.contains(&"my-local-model:7b"),

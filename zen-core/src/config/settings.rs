@@ -401,7 +401,10 @@ mod tests {
     fn huge_seconds_are_an_error_not_a_panic() {
         for value in ["1e20", "inf", "NaN", "-1"] {
             let s: Settings = [("T", value)].into_iter().collect();
-            let err = s.seconds("T", Duration::from_secs(1)).unwrap_err().to_string();
+            let err = s
+                .seconds("T", Duration::from_secs(1))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains('T'), "{value}: {err}");
         }
     }

@@ -189,32 +189,23 @@ impl ModelRegistry {
                 })
                 .collect();
             if entry.kind == ProviderKind::Custom {
-                // Once the endpoint has listed its models, a catalogue model
-                // it does not serve is not offered (auto mode would pick a
-                // model the server answers with 404).
-                if !discovered.is_empty() {
-                    candidates.retain(|m| {
-                        served_by(&m.spec.model_name, &discovered)
-                            || entry
-                                .custom_model_name
-                                .as_deref()
-                                .is_some_and(|n| n.eq_ignore_ascii_case(&m.spec.model_name))
-                    });
-                }
-                let extra = entry.custom_model_name.iter().chain(discovered.iter());
-                for id in extra {
-                    // `llama3.2:latest` is the catalogue's `llama3.2`.
-                    let known = entry.catalogue.lookup(id).is_some()
-                        || id
-                            .strip_suffix(":latest")
-                            .is_some_and(|base| entry.catalogue.lookup(base).is_some());
-                    if !known {
-                        candidates.push(generic(entry.kind, id));
-                    }
+                let configured = entry.custom_model_name.iter().map(|name| {
+                    find_in(entry, name, &[]).unwrap_or_else(|| generic(entry.kind, name))
+                });
+                if discovered.is_empty() {
+                    candidates.extend(configured);
+                } else {
+                    // Once the endpoint has listed its models, it offers
+                    // those (as the catalogue's models where it knows them)
+                    // and no catalogue model it does not serve: auto mode
+                    // would pick a model the server answers with 404.
+                    candidates = configured
+                        .chain(discovered.iter().map(|id| listed_model(entry, id)))
+                        .collect();
                 }
             }
             for model in candidates {
-                let key = (entry.kind, model.spec.model_name.to_ascii_lowercase());
+                let key = (entry.kind, model.api_name.to_ascii_lowercase());
                 let listed = model.spec.enabled_by_default || self.explicitly_allowed(&model);
                 if listed
                     && self.refusal(entry, &model.spec, &model.api_name).is_none()
@@ -435,18 +426,40 @@ fn generic(kind: ProviderKind, id: &str) -> ResolvedModel {
 
 /// Looks `name` up in one provider: catalogue (with `:tag` handling), then the
 /// custom endpoint's own models, then OpenRouter's `vendor/model` catch-all.
-/// Whether an endpoint that lists `discovered` serves the catalogue model
-/// `name`: listed as is, as `name:latest`, or (an untagged name) with any tag.
-fn served_by(name: &str, discovered: &[String]) -> bool {
-    let untagged = !name.contains(':');
-    discovered.iter().any(|id| {
-        id.eq_ignore_ascii_case(name)
-            || id.split_once(':').is_some_and(|(base, tag)| {
-                base.eq_ignore_ascii_case(name) && (untagged || tag.eq_ignore_ascii_case("latest"))
-            })
-    })
+/// The catalogue's model that a custom endpoint's listed `id` is: the id is
+/// its name or an alias, that with `:latest`, or its untagged name with a
+/// tag (`llama3.2:3b`). `None` for a model the catalogue doesn't know.
+fn listed_spec<'a>(entry: &'a Entry, id: &str) -> Option<&'a Arc<ModelSpec>> {
+    let catalogue = &entry.catalogue;
+    catalogue
+        .lookup(id)
+        .or_else(|| {
+            id.strip_suffix(":latest")
+                .and_then(|base| catalogue.lookup(base))
+        })
+        .or_else(|| {
+            let (base, _) = id.split_once(':')?;
+            catalogue
+                .lookup(base)
+                .filter(|spec| spec.model_name.eq_ignore_ascii_case(base))
+        })
 }
 
+/// The endpoint's listed `id` as a model: the catalogue's, where it knows
+/// it, sent under the id the endpoint listed.
+fn listed_model(entry: &Entry, id: &str) -> ResolvedModel {
+    match listed_spec(entry, id) {
+        Some(spec) => ResolvedModel {
+            provider: entry.kind,
+            spec: Arc::clone(spec),
+            api_name: id.to_owned(),
+        },
+        None => generic(entry.kind, id),
+    }
+}
+
+/// The model `name` means at `entry`'s provider, if any; `discovered` is
+/// what a custom endpoint listed.
 fn find_in(entry: &Entry, name: &str, discovered: &[String]) -> Option<ResolvedModel> {
     let from_spec = |spec: &Arc<ModelSpec>, api_name: String| ResolvedModel {
         provider: entry.kind,
@@ -454,11 +467,22 @@ fn find_in(entry: &Entry, name: &str, discovered: &[String]) -> Option<ResolvedM
         api_name,
     };
     if let Some(spec) = entry.catalogue.lookup(name) {
-        return Some(from_spec(spec, spec.model_name.clone()));
+        // At a custom endpoint, send the id it serves this model under.
+        let served = discovered
+            .iter()
+            .find(|id| listed_spec(entry, id).is_some_and(|s| Arc::ptr_eq(s, spec)));
+        return Some(from_spec(
+            spec,
+            served.cloned().unwrap_or_else(|| spec.model_name.clone()),
+        ));
     }
     if let Some((base, tag)) = name.rsplit_once(':')
         && !tag.is_empty()
         && let Some(spec) = entry.catalogue.lookup(base)
+        // At a custom endpoint `llama3.2:3b` is the untagged `llama3.2` with
+        // a tag, but `gemma4:latest` is not `gemma4:e4b` (alias `gemma4`)
+        // with one. OpenRouter's variants (`deepseek:free`) go on any name.
+        && (entry.kind != ProviderKind::Custom || spec.model_name.eq_ignore_ascii_case(base))
     {
         return Some(from_spec(spec, format!("{}:{tag}", spec.model_name)));
     }
@@ -467,14 +491,18 @@ fn find_in(entry: &Entry, name: &str, discovered: &[String]) -> Option<ResolvedM
             let configured = entry
                 .custom_model_name
                 .iter()
-                .find(|m| m.eq_ignore_ascii_case(name));
+                .any(|m| m.eq_ignore_ascii_case(name));
             let listed = discovered.iter().find(|id| {
                 id.eq_ignore_ascii_case(name)
                     || id
                         .strip_suffix(":latest")
                         .is_some_and(|base| base.eq_ignore_ascii_case(name))
             });
-            configured.or(listed).map(|_| generic(entry.kind, name))
+            match listed {
+                Some(id) if id.eq_ignore_ascii_case(name) => Some(listed_model(entry, id)),
+                _ if configured || listed.is_some() => Some(generic(entry.kind, name)),
+                _ => None,
+            }
         }
         ProviderKind::OpenRouter if is_vendor_model(name) => Some(generic(entry.kind, name)),
         _ => None,

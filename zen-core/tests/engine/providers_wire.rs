@@ -386,7 +386,7 @@ async fn auto_mode_picks_among_the_models_the_endpoint_serves() {
     ] {
         let model = engine.select_model(None, category).await.unwrap();
         assert!(
-            ["llama3.2", "mistral-small3.2:24b"].contains(&model.api_name.as_str()),
+            ["llama3.2:latest", "mistral-small3.2:24b"].contains(&model.api_name.as_str()),
             "{category:?}: {}",
             model.api_name
         );
@@ -398,7 +398,57 @@ async fn auto_mode_picks_among_the_models_the_endpoint_serves() {
             .any(|n| n.starts_with("qwen3-coder") || n.starts_with("gemma4")),
         "{names:?}"
     );
-    assert!(names.contains(&"llama3.2".to_owned()), "{names:?}");
+    // The catalogue's llama3.2, sent under the id the endpoint listed.
+    assert!(names.contains(&"llama3.2:latest".to_owned()), "{names:?}");
+    let llama = engine.resolve_model("local-llama").await.unwrap();
+    assert_eq!(llama.api_name, "llama3.2:latest");
+    assert_eq!(llama.spec.model_name, "llama3.2");
+
+    // What the endpoint lists under a tag is the catalogue's model when the
+    // untagged name is the catalogue's name, not merely an alias.
+    server.set_models(&["llama3.2:3b", "gemma4:latest"]);
+    drop(engine);
+    let tagged = self::engine(&[("CUSTOM_API_URL", &base)]);
+    tagged.discover_custom_models().await.unwrap();
+    let models = tagged.models();
+    let listed: Vec<(&str, &str)> = models
+        .iter()
+        .map(|m| (m.api_name.as_str(), m.spec.model_name.as_str()))
+        .collect();
+    assert!(listed.contains(&("llama3.2:3b", "llama3.2")), "{listed:?}");
+    assert!(
+        listed.contains(&("gemma4:latest", "gemma4:e4b")),
+        "{listed:?}"
+    );
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let gemma = tagged.resolve_model("gemma4:latest").await.unwrap();
+    assert_eq!(gemma.api_name, "gemma4:latest");
+}
+
+#[tokio::test]
+async fn a_failing_model_list_is_asked_for_at_most_once_a_minute() {
+    let server = StandIn::start().await.unwrap();
+    let base = format!("{}/v1", server.url());
+    server.script(Behaviour {
+        status: Some(503),
+        path_contains: Some("/models".into()),
+        always: true,
+        ..Behaviour::default()
+    });
+    let engine = engine(&[("CUSTOM_API_URL", &base)]);
+    for _ in 0..3 {
+        // Auto mode still works from the catalogue.
+        engine
+            .select_model(None, ToolCategory::Balanced)
+            .await
+            .unwrap();
+    }
+    let asks = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/models"))
+        .count();
+    assert_eq!(asks, 1);
 }
 
 #[tokio::test]
