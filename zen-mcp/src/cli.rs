@@ -82,14 +82,14 @@ pub fn run(args: Vec<String>) -> ExitCode {
             ExitCode::SUCCESS
         }
         ["serve", "--http", addr] => {
-            let Some(addr) = crate::http::listen_address(addr) else {
+            if crate::http::listen_address(addr).is_none() {
                 err(&format!(
                     "zen-mcp serve --http: `{addr}` is not an address to listen on; use \
                      HOST:PORT, e.g. 127.0.0.1:8765 or localhost:8765"
                 ));
                 return ExitCode::from(2);
-            };
-            let addr = addr.to_string();
+            }
+            let addr = (*addr).to_owned();
             with_engine(|engine| async move {
                 crate::http::serve(engine, &addr)
                     .await

@@ -51,6 +51,12 @@ where
 {
     crate::server::progress_interval(&engine)?;
     crate::server::learn_custom_models(&engine);
+    // A host name to listen on is a name clients will send in `Host`.
+    let named = addr
+        .rsplit_once(':')
+        .map(|(host, _)| host.trim_matches(['[', ']']))
+        .filter(|host| host.parse::<std::net::IpAddr>().is_err() && !host.is_empty())
+        .map(str::to_ascii_lowercase);
     let addr = listen_address(addr).ok_or_else(|| {
         format!(
             "`{addr}` is not an address to listen on; use HOST:PORT, e.g. 127.0.0.1:8765 or \
@@ -60,6 +66,7 @@ where
     let settings = &engine.config().settings;
     let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
     hosts.extend(settings.list("ZEN_HTTP_ALLOWED_HOSTS").unwrap_or_default());
+    hosts.extend(named);
     let origins = settings
         .list("ZEN_HTTP_ALLOWED_ORIGINS")
         .unwrap_or_default();
@@ -135,7 +142,11 @@ async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Resp
         && headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().starts_with("application/json"));
+            .is_some_and(|v| {
+                // The media type before any parameters, as rmcp reads it.
+                let essence = v.split_once(';').map_or(v, |(essence, _)| essence);
+                essence.trim().eq_ignore_ascii_case("application/json")
+            });
     let request = if json_post {
         match json_body(request).await {
             Ok(request) => request,
@@ -174,7 +185,10 @@ async fn json_body(request: Request) -> Result<Request, Response> {
         return Err(rpc_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             -32600,
-            &format!("Invalid Request: the body is over {MAX_BODY_BYTES} bytes"),
+            &format!(
+                "Invalid Request: the body is over {MAX_BODY_BYTES} bytes, or ended before it \
+                 was complete"
+            ),
         ));
     };
     if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {

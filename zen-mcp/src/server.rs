@@ -426,10 +426,14 @@ pub async fn serve_stdio(engine: Engine) -> Result<(), String> {
     learn_custom_models(&engine);
     let (input, output, pump) = stdio_lines(tokio::io::stdin(), tokio::io::stdout());
     let pump = tokio::spawn(pump);
-    let service = ZenServer::new(engine)
-        .serve((input, output))
-        .await
-        .map_err(|err| format!("the MCP session could not start: {err}"))?;
+    let service = match ZenServer::new(engine).serve((input, output)).await {
+        Ok(service) => service,
+        Err(err) => {
+            // Parse errors already queued still reach the client.
+            let _ = pump.await;
+            return Err(format!("the MCP session could not start: {err}"));
+        }
+    };
     let ended = service
         .waiting()
         .await
@@ -499,7 +503,10 @@ where
             } else if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             } else {
-                match serde_json::from_slice::<Value>(&line) {
+                // A UTF-8 byte order mark (PowerShell pipes send one) is
+                // not an error; rmcp skips it too.
+                let body = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line);
+                match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
                     Ok(_) => None,
                     Err(err) => Some(format!("the line is not JSON ({err})")),
                 }

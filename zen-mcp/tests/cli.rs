@@ -270,12 +270,18 @@ async fn speaks_mcp_on_stdio() {
             // Lines that are not JSON, or not even UTF-8, each get a parse
             // error; blank lines are skipped; the session goes on.
             stdin.write_all(b"garbage\n\n\xff\xfe{\n").await.unwrap();
+            // A byte order mark before a message is no error.
+            let ping = json!({"jsonrpc": "2.0", "id": 9, "method": "ping"});
+            stdin
+                .write_all(format!("\u{feff}{ping}\n").as_bytes())
+                .await
+                .unwrap();
         }
     }
     stdin.flush().await.unwrap();
 
     let mut replies = Vec::new();
-    while replies.len() < 8 {
+    while replies.len() < 9 {
         let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await
             .expect("no reply in time")
@@ -305,6 +311,7 @@ async fn speaks_mcp_on_stdio() {
         "{instructions}"
     );
     assert_eq!(by_id(2)["result"], json!({}));
+    assert_eq!(by_id(9)["result"], json!({}));
 
     let tools = by_id(3)["result"]["tools"].as_array().unwrap().clone();
     let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
