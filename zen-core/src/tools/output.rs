@@ -18,6 +18,26 @@ pub struct ContinuationOffer {
     pub remaining_turns: u32,
 }
 
+impl ContinuationOffer {
+    /// Turns another ask-and-answer with a model takes.
+    pub const TURNS_PER_EXCHANGE: u32 = 2;
+
+    /// Whether an offer is worth making with `remaining_turns` left: another
+    /// exchange must fit.
+    pub fn fits(remaining_turns: u32) -> bool {
+        remaining_turns >= Self::TURNS_PER_EXCHANGE
+    }
+
+    /// The offer as JSON.
+    pub fn value(id: ContinuationId, remaining_turns: u32, note: String) -> Value {
+        json!(ContinuationOffer {
+            continuation_id: id.to_string(),
+            note,
+            remaining_turns,
+        })
+    }
+}
+
 /// A tool's answer, as a JSON object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(transparent)]
@@ -43,8 +63,7 @@ impl ToolOutput {
     /// offer while turns remain, else `success`; metadata names the tool,
     /// model, provider and tokens.
     pub fn from_reply(tool: &str, reply: &ConsultReply, content: String) -> Self {
-        // Continuing with a model takes two turns (the ask and the answer).
-        let can_continue = reply.remaining_turns >= 2;
+        let can_continue = ContinuationOffer::fits(reply.remaining_turns);
         let status = if can_continue {
             "continuation_available"
         } else {
@@ -68,11 +87,11 @@ impl ToolOutput {
         if can_continue {
             output.set(
                 "continuation_offer",
-                json!(ContinuationOffer {
-                    continuation_id: reply.continuation_id.to_string(),
-                    note: offer_note(reply.continuation_id, reply.remaining_turns),
-                    remaining_turns: reply.remaining_turns,
-                }),
+                ContinuationOffer::value(
+                    reply.continuation_id,
+                    reply.remaining_turns,
+                    offer_note(reply.continuation_id, reply.remaining_turns),
+                ),
             );
         }
         output

@@ -260,18 +260,14 @@ impl Tool for Clink {
         for (key, value) in parsed.extra.into_iter().chain(metadata) {
             output.set_metadata(&key, value);
         }
-        // Carrying on takes two turns: the ask and the answer.
-        if let (Some(id), true) = (thread, remaining >= 2) {
+        if let (Some(id), true) = (thread, ContinuationOffer::fits(remaining)) {
+            let note = format!(
+                "To carry on with this CLI or any other tool and model, pass continuation_id \
+                 {id} ({remaining} turns left)."
+            );
             output.set(
                 "continuation_offer",
-                json!(ContinuationOffer {
-                    continuation_id: id.to_string(),
-                    note: format!(
-                        "To carry on with this CLI or any other tool and model, pass \
-                         continuation_id {id} ({remaining} turns left)."
-                    ),
-                    remaining_turns: remaining,
-                }),
+                ContinuationOffer::value(id, remaining, note),
             );
         }
         Ok(output)

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use super::machine::{Call, Kind};
 use crate::conversation::ContinuationId;
 use crate::tools::ToolOutput;
+use crate::tools::output::ContinuationOffer;
 
 /// What every answer carries: the step's place, the id to continue with, and
 /// the progress summary.
@@ -136,13 +137,13 @@ pub(super) fn work_record(call: &Call<'_>) -> Value {
     record
 }
 
-/// An offer to continue the conversation, when turns remain.
+/// An offer to continue the conversation, while another exchange fits.
 pub(super) fn continuation_offer(id: ContinuationId, remaining_turns: u32) -> Option<Value> {
-    (remaining_turns > 0).then(|| {
-        json!({
-            "continuation_id": id.to_string(),
-            "note": crate::tools::output::offer_note(id, remaining_turns),
-            "remaining_turns": remaining_turns,
-        })
+    ContinuationOffer::fits(remaining_turns).then(|| {
+        ContinuationOffer::value(
+            id,
+            remaining_turns,
+            crate::tools::output::offer_note(id, remaining_turns),
+        )
     })
 }
