@@ -8,8 +8,8 @@
 //! the temperature actually sent is 0. A request at any other temperature, or
 //! with none (the provider's default), is never cached; neither are failures.
 //! Identical requests that arrive while the first is still with the provider
-//! wait for its reply instead of asking again; if it fails, the next waiting
-//! request asks the provider itself.
+//! wait for its reply instead of asking again; if it fails, the waiting
+//! requests ask the provider themselves, all at once.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -167,9 +167,18 @@ pub struct ResponseCache {
 #[derive(Debug)]
 struct Responses {
     replies: Counted<ResponseKey, Arc<GenerateResponse>>,
-    /// One lock per key whose request is with the provider now; identical
-    /// requests queue on it.
-    asking: Mutex<HashMap<ResponseKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// One entry per key whose request is with the provider now; identical
+    /// requests queue on its lock.
+    asking: Mutex<HashMap<ResponseKey, Arc<Asking>>>,
+}
+
+/// A request with the provider, and the identical ones waiting for it.
+#[derive(Debug, Default)]
+struct Asking {
+    lock: Arc<tokio::sync::Mutex<()>>,
+    /// The request brought no reply to share (it failed, or the reply was
+    /// too large to keep): the waiting ones ask for themselves, at once.
+    failed: std::sync::atomic::AtomicBool,
 }
 
 /// What [`ResponseCache::lookup`] found.
@@ -186,26 +195,35 @@ pub enum Lookup {
     Uncached,
 }
 
-/// The right to ask the provider for one key; see [`Lookup::Ask`].
+/// The right to ask the provider for one key; see [`Lookup::Ask`]. Also
+/// held, without the lock, by a request waiting for its turn, so that a
+/// waiter that gives up (its call cancelled) still tidies the map.
 #[derive(Debug)]
 pub struct AskTurn {
     key: ResponseKey,
     responses: Arc<Responses>,
+    entry: Arc<Asking>,
     held: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// This turn asks the provider (rather than waiting or reading a hit).
+    asking: bool,
 }
 
 impl Drop for AskTurn {
     fn drop(&mut self) {
+        if self.asking {
+            // Dropped without a reply kept: the others must not wait in turn.
+            self.entry.failed.store(true, Ordering::Release);
+        }
         let mut asking = self
             .responses
             .asking
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         self.held = None;
-        // Only the map's reference is left: nobody is waiting on this key.
+        // The map's reference and this one: nobody else is on this key.
         if asking
             .get(&self.key)
-            .is_some_and(|lock| Arc::strong_count(lock) == 1)
+            .is_some_and(|entry| Arc::ptr_eq(entry, &self.entry) && Arc::strong_count(entry) == 2)
         {
             asking.remove(&self.key);
         }
@@ -306,8 +324,9 @@ impl ResponseCache {
 
     /// The cached reply to `request` for `model`, or the turn to ask the
     /// provider for it. While an identical request is with the provider this
-    /// waits for it: its reply is then a hit, and its failure makes this
-    /// call the next to ask. Counts a hit or a miss.
+    /// waits for it: its reply is then a hit; after its failure this call
+    /// asks for itself ([`Lookup::Uncached`]), as the other waiting ones do.
+    /// Counts a hit or a miss.
     pub async fn lookup(&self, model: &ResolvedModel, request: &GenerateRequest) -> Lookup {
         let (Some(responses), Some(key)) = (&self.inner, self.key(model, request)) else {
             return Lookup::Uncached;
@@ -315,31 +334,41 @@ impl ResponseCache {
         if let Some(reply) = responses.replies.peek(&key) {
             return responses.hit(&reply);
         }
-        let lock = {
+        let entry = {
             let mut asking = responses
                 .asking
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             Arc::clone(asking.entry(key).or_default())
         };
-        let turn = AskTurn {
+        let mut turn = AskTurn {
             key,
             responses: Arc::clone(responses),
-            held: Some(lock.lock_owned().await),
+            entry: Arc::clone(&entry),
+            held: None,
+            asking: false,
         };
+        turn.held = Some(Arc::clone(&entry.lock).lock_owned().await);
         if let Some(reply) = responses.replies.peek(&key) {
             return responses.hit(&reply);
         }
         responses.replies.miss();
+        if entry.failed.load(Ordering::Acquire) {
+            // The one before failed: ask without making the rest wait.
+            return Lookup::Uncached;
+        }
+        turn.asking = true;
         Lookup::Ask(turn)
     }
 
     /// Keeps `reply` as the answer to the request `turn` asked for, and
     /// hands it to the identical requests waiting on the turn.
-    pub fn insert(&self, turn: AskTurn, reply: &GenerateResponse) {
-        turn.responses
-            .replies
-            .insert(turn.key, Arc::new(reply.clone()));
+    pub fn insert(&self, mut turn: AskTurn, reply: &GenerateResponse) {
+        let replies = &turn.responses.replies;
+        replies.insert(turn.key, Arc::new(reply.clone()));
+        // Kept (not refused as too large for the cache): the waiting ones
+        // read it.
+        turn.asking = replies.peek(&turn.key).is_none();
     }
 
     /// Hits, misses and what is held now.
