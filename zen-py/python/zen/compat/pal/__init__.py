@@ -133,6 +133,17 @@ def _refused_setting(err: zen.ConfigError) -> str | None:
     return found.group(1) if found and found.group(1) in _PAL_FALLBACKS else None
 
 
+def _without_unknown_tool(message: str, value: str) -> str | None:
+    """``DISABLED_TOOLS``'s value without the name zen's error says is no tool."""
+    import re
+
+    found = re.search(r"`([^`]+)` is not a tool", message)
+    if not found:
+        return None
+    kept = [t for t in value.split(",") if t.strip() and t.strip().lower() != found.group(1)]
+    return ",".join(kept)
+
+
 def _engine_for_pal() -> zen.Engine:
     """``zen.Engine()`` from PAL's environment, knowing the models PAL knows:
     where the user named no catalogue file, zen reads the one PAL ships, so
@@ -155,15 +166,23 @@ def _engine_for_pal() -> zen.Engine:
     previous = {variable: os.environ.get(variable) for variable in _PAL_FALLBACKS}
     os.environ.update(added)
     try:
-        for _ in range(len(_PAL_FALLBACKS) + 1):
+        for _ in range(32):  # each pass settles one setting (or one unknown tool)
             try:
                 return zen.Engine()
             except zen.ConfigError as err:
                 refused = _refused_setting(err)
                 fallback = _PAL_FALLBACKS.get(refused or "")
+                if refused == "DISABLED_TOOLS":
+                    # PAL ignores the names it doesn't know and keeps the rest.
+                    fallback = _without_unknown_tool(str(err), os.environ.get(refused, ""))
                 if refused is None or fallback is None or os.environ.get(refused) == fallback:
                     raise
-                logger.warning("%s; as PAL does, zen uses %s", err, fallback or "its default")
+                logger.warning(
+                    "%s; as PAL does, zen goes on with %s=%s",
+                    err,
+                    refused,
+                    fallback or "(its default)",
+                )
                 os.environ[refused] = fallback
         return zen.Engine()
     finally:
@@ -203,7 +222,8 @@ def install(
             "the tools part needs the tools zen should answer: set ZEN_PAL_TOOLS "
             "(e.g. chat,thinkdeep) or pass tools=[...]"
         )
-    if names and "tools" in _State.parts and sorted(names) != sorted(_State.tools):
+    asked_tools = tools is not None or "tools" in wanted
+    if asked_tools and names and "tools" in _State.parts and sorted(names) != sorted(_State.tools):
         raise ValueError(
             f"zen already answers the tools {', '.join(_State.tools)}; uninstall() first "
             "to change them"
