@@ -176,14 +176,27 @@ impl ToolOutput {
 /// Tokens a cut text's note takes.
 const CUT_NOTE_TOKENS: u64 = 64;
 
-/// Every string in `value` outside `metadata`.
+/// Fields never cut: what a client reads to know what the answer is and how
+/// to go on.
+const NEVER_CUT: [&str; 5] = [
+    "metadata",
+    "status",
+    "content_type",
+    "continuation_offer",
+    "continuation_id",
+];
+
+/// Every string in `value` that may be cut: outside [`NEVER_CUT`] and
+/// longer than a cut's note would make it.
 fn collect_texts<'a>(value: &'a mut Value, out: &mut Vec<&'a mut String>) {
     match value {
-        Value::String(text) => out.push(text),
+        Value::String(text) if crate::tokens::estimate_tokens(text) > 2 * CUT_NOTE_TOKENS => {
+            out.push(text);
+        }
         Value::Array(items) => items.iter_mut().for_each(|v| collect_texts(v, out)),
         Value::Object(map) => map
             .iter_mut()
-            .filter(|(key, _)| key.as_str() != "metadata")
+            .filter(|(key, _)| !NEVER_CUT.contains(&key.as_str()))
             .for_each(|(_, v)| collect_texts(v, out)),
         _ => {}
     }
