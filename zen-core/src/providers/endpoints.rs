@@ -114,6 +114,16 @@ impl EndpointPool {
         }
     }
 
+    /// Each endpoint's state when there are several to balance; empty for
+    /// one (what [`Provider::endpoints`](super::Provider::endpoints) reports).
+    pub(crate) fn balanced_states(&self) -> Vec<EndpointState> {
+        if self.len() > 1 {
+            self.states()
+        } else {
+            Vec::new()
+        }
+    }
+
     /// How many endpoints there are.
     pub(crate) fn len(&self) -> usize {
         self.endpoints.len()

@@ -451,11 +451,7 @@ impl Provider for OpenAiCompatProvider {
     }
 
     fn endpoints(&self) -> Vec<EndpointState> {
-        if self.pool.len() > 1 {
-            self.pool.states()
-        } else {
-            Vec::new()
-        }
+        self.pool.balanced_states()
     }
 }
 
