@@ -152,6 +152,21 @@ impl ModelRegistry {
                     .into(),
             ));
         }
+        let refusals = match self.usable(name) {
+            Ok(model) => return Ok(model),
+            Err(refusals) => refusals,
+        };
+        let reason = if refusals.is_empty() {
+            format!("model `{name}` is not known to any configured provider")
+        } else {
+            format!("model `{name}` is not allowed: {}", refusals.join("; "))
+        };
+        Err(self.not_available(name, reason))
+    }
+
+    /// The model `name` means at the first provider that may serve it; else
+    /// why each provider that knows it may not (empty when none knows it).
+    fn usable(&self, name: &str) -> std::result::Result<ResolvedModel, Vec<String>> {
         let discovered = self.discovered();
         let mut refusals = Vec::new();
         for entry in &self.entries {
@@ -163,12 +178,7 @@ impl ModelRegistry {
                 None => return Ok(model),
             }
         }
-        let reason = if refusals.is_empty() {
-            format!("model `{name}` is not known to any configured provider")
-        } else {
-            format!("model `{name}` is not allowed: {}", refusals.join("; "))
-        };
-        Err(self.not_available(name, reason))
+        Err(refusals)
     }
 
     /// Every model that can be used right now (configured and allowed), in
@@ -235,8 +245,10 @@ impl ModelRegistry {
         if !self.has_providers() {
             return Err(Error::NoProvider);
         }
+        // A preferred model that can't be used is passed over without
+        // building the error `resolve` would explain it with.
         for name in &self.preferred {
-            if let Ok(model) = self.resolve(name)
+            if let Ok(model) = self.usable(name.trim())
                 && !excluded.contains(&model.provider)
             {
                 return Ok(model);
