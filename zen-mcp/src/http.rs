@@ -147,13 +147,14 @@ async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Resp
                 let essence = v.split_once(';').map_or(v, |(essence, _)| essence);
                 essence.trim().eq_ignore_ascii_case("application/json")
             });
-    let request = if json_post {
-        match json_body(request).await {
-            Ok(request) => request,
+    // The body is kept (a shared buffer, no copy) in case rmcp can't read it.
+    let (request, body) = if json_post {
+        match read_body(request).await {
+            Ok(read) => read,
             Err(refusal) => return refusal,
         }
     } else {
-        request
+        (request, None)
     };
     let mut response = next.run(request).await;
     // rmcp answers a session's DELETE with 202; the Python SDK's client logs
@@ -162,14 +163,24 @@ async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Resp
         *response.status_mut() = StatusCode::NO_CONTENT;
         *response.body_mut() = axum::body::Body::empty();
     }
-    // rmcp says 415 for JSON it can't read as a message, though the type
-    // was right: the body is JSON (checked above) but not a JSON-RPC message.
-    if json_post && response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-        return rpc_error(
-            StatusCode::BAD_REQUEST,
-            -32600,
-            "Invalid Request: the body is JSON but not a JSON-RPC request, notification or response",
-        );
+    // rmcp says 415 for a body it can't read as a message, though the type
+    // was right: say which JSON-RPC error it is. Only then is it parsed again.
+    if let Some(body) = body
+        && response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE
+    {
+        return match serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+            Err(err) => rpc_error(
+                StatusCode::BAD_REQUEST,
+                -32700,
+                &format!("Parse error: the body is not JSON ({err})"),
+            ),
+            Ok(_) => rpc_error(
+                StatusCode::BAD_REQUEST,
+                -32600,
+                "Invalid Request: the body is JSON but not a JSON-RPC request, notification or \
+                 response",
+            ),
+        };
     }
     response
 }
@@ -177,9 +188,9 @@ async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Resp
 /// The largest request body read (rmcp's own limit).
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
-/// `request` with its body read, when the body is JSON; otherwise the
-/// JSON-RPC parse error (or "too large") to answer with.
-async fn json_body(request: Request) -> Result<Request, Response> {
+/// `request` with its body read into memory, and that body; or the answer
+/// for a body over [`MAX_BODY_BYTES`] or cut short.
+async fn read_body(request: Request) -> Result<(Request, Option<axum::body::Bytes>), Response> {
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return Err(rpc_error(
@@ -191,14 +202,8 @@ async fn json_body(request: Request) -> Result<Request, Response> {
             ),
         ));
     };
-    if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-        return Err(rpc_error(
-            StatusCode::BAD_REQUEST,
-            -32700,
-            &format!("Parse error: the body is not JSON ({err})"),
-        ));
-    }
-    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+    let request = Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
+    Ok((request, Some(bytes)))
 }
 
 /// A JSON-RPC error with no id, as an HTTP answer of `status`.
