@@ -114,6 +114,10 @@ fn parse_id(field: &str, raw: &str) -> PyResult<ContinuationId> {
         .map_err(|_| PyValueError::new_err(format!("{field} must be a UUID, not {raw:?}")))
 }
 
+fn owned(items: Vec<&str>) -> Vec<String> {
+    items.into_iter().map(str::to_owned).collect()
+}
+
 fn bad_json(what: &str, err: serde_json::Error) -> PyErr {
     PyValueError::new_err(format!("{what} is not in PAL's shape: {err}"))
 }
@@ -208,20 +212,6 @@ impl PalThread {
         serde_json::to_string(self)
             .map_err(|e| PyRuntimeError::new_err(format!("zen could not write a thread: {e}")))
     }
-}
-
-/// Unique entries of one list per turn, newest turn first.
-fn newest_first<'a>(lists: impl DoubleEndedIterator<Item = &'a Vec<String>>) -> Vec<String> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for list in lists.rev() {
-        for item in list {
-            if seen.insert(item.as_str()) {
-                out.push(item.clone());
-            }
-        }
-    }
-    out
 }
 
 /// What the bridge served, by kind; `zen.compat.pal` reports these with the
@@ -376,13 +366,17 @@ impl PalBridge {
     /// The files of a thread (PAL's JSON), each once, newest turn first.
     fn file_list(&self, context_json: &str) -> PyResult<Vec<String>> {
         let thread = PalThread::parse(context_json)?.into_zen()?;
-        Ok(newest_first(thread.turns.iter().map(|t| &t.files)))
+        Ok(owned(conversation::newest_first(
+            thread.turns.iter().map(|t| &t.files),
+        )))
     }
 
     /// The images of a thread (PAL's JSON), each once, newest turn first.
     fn image_list(&self, context_json: &str) -> PyResult<Vec<String>> {
         let thread = PalThread::parse(context_json)?.into_zen()?;
-        Ok(newest_first(thread.turns.iter().map(|t| &t.images)))
+        Ok(owned(conversation::newest_first(
+            thread.turns.iter().map(|t| &t.images),
+        )))
     }
 
     /// The conversation history of a thread (PAL's JSON) and its ancestors,

@@ -15,6 +15,19 @@ pub use thread::{Role, Thread, Turn};
 
 use crate::error::{Error, Result};
 
+/// The entries of `lists` (one list per turn, oldest turn first), each once,
+/// newest turn first: the files or images a conversation used, in the order
+/// they are worth re-sending.
+pub fn newest_first<'a>(lists: impl DoubleEndedIterator<Item = &'a Vec<String>>) -> Vec<&'a str> {
+    let mut seen = std::collections::HashSet::new();
+    lists
+        .rev()
+        .flatten()
+        .map(String::as_str)
+        .filter(|item| seen.insert(*item))
+        .collect()
+}
+
 /// How far a chain of parent threads is followed.
 pub const MAX_CHAIN_DEPTH: usize = 20;
 

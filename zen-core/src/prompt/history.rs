@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use crate::conversation::{Role, Thread, Turn};
+use crate::conversation::{Role, Thread, Turn, newest_first};
 use crate::files::{BlockStatus, FileCache};
 use crate::tokens::estimate_tokens;
 
@@ -51,21 +51,14 @@ pub fn build_history(
     }
 
     // Files newest first, each once; the current request's files are skipped.
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut ordered: Vec<&str> = Vec::new();
-    let mut images_seen: HashSet<&str> = HashSet::new();
-    for turn in turns.iter().rev() {
-        for file in &turn.files {
-            if !current_files.contains(file) && seen.insert(file) {
-                ordered.push(file);
-            }
-        }
-        for image in &turn.images {
-            if images_seen.insert(image) {
-                history.images.push(image.clone());
-            }
-        }
-    }
+    let ordered: Vec<&str> = newest_first(turns.iter().map(|t| &t.files))
+        .into_iter()
+        .filter(|file| !current_files.contains(*file))
+        .collect();
+    history.images = newest_first(turns.iter().map(|t| &t.images))
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
 
     // Embed newest first; once one does not fit, the older ones go too.
     let mut file_blocks = Vec::new();
