@@ -287,9 +287,17 @@ impl Engine {
             .get("continuation_id")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let requested_model = args.get("model").and_then(Value::as_str).map(str::to_owned);
+        // Only the audit log reads these: no id or copy per call without it.
+        let auditing = self.telemetry().auditing();
+        let requested_model = auditing
+            .then(|| args.get("model").and_then(Value::as_str).map(str::to_owned))
+            .flatten();
         let context = crate::telemetry::CallContext {
-            call_id: uuid::Uuid::new_v4().simple().to_string(),
+            call_id: if auditing {
+                uuid::Uuid::new_v4().simple().to_string()
+            } else {
+                String::new()
+            },
             tool: name.to_owned(),
             continuation_id: continuation_id.clone(),
         };
