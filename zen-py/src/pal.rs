@@ -424,9 +424,15 @@ impl PalBridge {
             .engine
             .file_cache()
             .read_file_block(path, u64::MAX / 4, line_numbers);
-        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        // The size is looked up only when a smaller max_size was asked for.
+        let size = match max_bytes {
+            Some(_) if block.status == files::BlockStatus::Embedded => {
+                std::fs::metadata(path).map_or(0, |m| m.len())
+            }
+            _ => 0,
+        };
         match max_bytes {
-            Some(max) if block.status == files::BlockStatus::Embedded && size > max => {
+            Some(max) if size > max => {
                 let reason = format!("{size} bytes, over the max_size of {max} asked for");
                 let text =
                     files::FileBlock::left_out(path, files::BlockStatus::Unreadable { reason })
